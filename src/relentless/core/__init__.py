@@ -1,0 +1,1 @@
+"""The pure core: definitions, their compiled tables and the transition kernel."""

@@ -1,0 +1,112 @@
+"""Workflow definitions: the validated, immutable form of what a user wrote."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+RESERVED_LABEL = "timeout"
+"""The label only the engine takes: attempts exhausted or the step's deadline passed."""
+
+FORMAT_VERSION = 1
+"""Bumped when the meaning of a definition changes, so that fingerprints change with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delay before a retry: ``initial_ms``, times ``multiplier`` per failed attempt, capped."""
+
+    initial_ms: int
+    multiplier: float = 1.0
+    max_ms: int | None = None
+
+    def delay_ms(self, failed_attempts: int) -> int:
+        """Delay before the attempt that follows ``failed_attempts`` failures (>= 1)."""
+        delay = self.initial_ms * self.multiplier ** max(failed_attempts - 1, 0)
+        capped = delay if self.max_ms is None else min(delay, self.max_ms)
+        return int(capped)
+
+    def canonical(self) -> dict[str, Any]:
+        """Plain data for fingerprints and storage."""
+        return {"initial_ms": self.initial_ms, "multiplier": self.multiplier, "max_ms": self.max_ms}
+
+
+NO_BACKOFF = Backoff(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One node of the graph: an operation and where each of its labels leads, or a leaf."""
+
+    name: str
+    operation: str | None
+    on: Mapping[str, str]
+    timeout_ms: int
+    attempts: int
+    backoff: Backoff
+    deadline_ms: int | None
+    manual: bool
+    description: str | None = None
+
+    @property
+    def is_leaf(self) -> bool:
+        """Reaching a leaf completes the workflow; the leaf's name is its outcome."""
+        return self.operation is None and not self.on
+
+    @property
+    def offered_labels(self) -> tuple[str, ...]:
+        """Labels a worker (or person) may complete this node's step with."""
+        return tuple(label for label in self.on if label != RESERVED_LABEL)
+
+    def canonical(self) -> dict[str, Any]:
+        """Plain data for fingerprints and storage."""
+        return {
+            "operation": self.operation,
+            "on": dict(sorted(self.on.items())),
+            "timeout_ms": self.timeout_ms,
+            "attempts": self.attempts,
+            "backoff": self.backoff.canonical(),
+            "deadline_ms": self.deadline_ms,
+            "manual": self.manual,
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """A whole workflow definition, validated: every target exists and a leaf is reachable."""
+
+    name: str
+    start: str
+    nodes: Mapping[str, Node]
+    description: str | None = None
+    fingerprint: str = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "nodes", MappingProxyType(dict(self.nodes)))
+        digest = hashlib.sha256(canonical_json(self.canonical()).encode()).hexdigest()
+        object.__setattr__(self, "fingerprint", digest)
+
+    @property
+    def leaves(self) -> tuple[str, ...]:
+        """Names of the leaves: the outcomes a workflow can end with."""
+        return tuple(name for name, node in self.nodes.items() if node.is_leaf)
+
+    def canonical(self) -> dict[str, Any]:
+        """Plain data that equals for equal content, whatever the file's format or order."""
+        return {
+            "format": FORMAT_VERSION,
+            "name": self.name,
+            "start": self.start,
+            "description": self.description,
+            "nodes": {name: self.nodes[name].canonical() for name in sorted(self.nodes)},
+        }
+
+
+def canonical_json(data: Any) -> str:
+    """One spelling of ``data`` as JSON, so that equal content hashes equally."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
