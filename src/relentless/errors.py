@@ -35,17 +35,17 @@ class Problem:
 
     @property
     def location(self) -> str:
-        """Where the problem is, readable: ``node 'charge', field 'on.ok' (line 12)``."""
+        """Where the problem is, readable: ``node 'charge', field 'on.ok'``."""
         parts = []
         if self.node is not None:
             parts.append(f"node {self.node!r}")
         if self.field is not None:
             parts.append(f"field {self.field!r}")
-        where = ", ".join(parts) or "definition"
-        return f"{where} (line {self.line})" if self.line is not None else where
+        return ", ".join(parts) or "definition"
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.message} — {self.hint}"
+        line = f"line {self.line}, " if self.line is not None else ""
+        return f"{line}{self.location}: {self.message} (fix: {self.hint})"
 
 
 class DefinitionInvalid(UserError):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -21,9 +22,18 @@ NO_DEADLINE = -1
 """``deadline_ms`` of a node without a step deadline."""
 
 
-def _frozen(array: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+_Scalar = TypeVar("_Scalar", bound=np.generic)
+
+
+def _frozen(array: npt.NDArray[_Scalar]) -> npt.NDArray[_Scalar]:
     array.setflags(write=False)
     return array
+
+
+def _column(values: Sequence[Any], dtype: type[_Scalar]) -> npt.NDArray[_Scalar]:
+    """A read-only per-node array."""
+    array: npt.NDArray[_Scalar] = np.array(values, dtype=dtype)
+    return _frozen(array)
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -81,9 +91,6 @@ def compile_definition(definition: Definition) -> CompiledDefinition:
         for label, target in node.on.items():
             next_table[row, label_index[label]] = node_index[target]
 
-    def column(values: list[float], dtype: type[np.generic]) -> npt.NDArray[np.generic]:
-        return _frozen(np.array(values, dtype=dtype))
-
     max_ms = [node.backoff.max_ms if node.backoff.max_ms is not None else -1 for node in nodes]
     return CompiledDefinition(
         definition=definition,
@@ -93,15 +100,15 @@ def compile_definition(definition: Definition) -> CompiledDefinition:
         label_index=MappingProxyType(label_index),
         start=node_index[definition.start],
         next=_frozen(next_table),
-        is_leaf=column([node.is_leaf for node in nodes], np.bool_),
-        manual=column([node.manual for node in nodes], np.bool_),
+        is_leaf=_column([node.is_leaf for node in nodes], np.bool_),
+        manual=_column([node.manual for node in nodes], np.bool_),
         operations=tuple(node.operation for node in nodes),
-        timeout_ms=column([node.timeout_ms for node in nodes], np.int64),
-        attempts=column([node.attempts for node in nodes], np.int32),
-        backoff_initial_ms=column([node.backoff.initial_ms for node in nodes], np.int64),
-        backoff_multiplier=column([node.backoff.multiplier for node in nodes], np.float64),
-        backoff_max_ms=column(max_ms, np.int64),
-        deadline_ms=column(
+        timeout_ms=_column([node.timeout_ms for node in nodes], np.int64),
+        attempts=_column([node.attempts for node in nodes], np.int32),
+        backoff_initial_ms=_column([node.backoff.initial_ms for node in nodes], np.int64),
+        backoff_multiplier=_column([node.backoff.multiplier for node in nodes], np.float64),
+        backoff_max_ms=_column(max_ms, np.int64),
+        deadline_ms=_column(
             [NO_DEADLINE if node.deadline_ms is None else node.deadline_ms for node in nodes],
             np.int64,
         ),

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable, Mapping
 from relentless.core.definition import Node
 from relentless.errors import Problem
 
-
 LineOf = Callable[[str | None, str | None], int | None]
 """Source line of a node (label None), of one of its labels, or of a top-level field."""
 

@@ -22,9 +22,12 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
         f"({exc}); rebuild it with `pip install -e .` (needs a C compiler, Cython and NumPy)"
     ) from exc
 
-_BAD_TABLES = -1
 _BAD_BATCH = -2
-_CORRUPT_TABLES = -3
+_FAILURES = {
+    -1: "packed tables have the wrong types or lengths; build them with registry.pack",
+    _BAD_BATCH: "the kernel refused its tables, or a batch that passes every check",
+    -3: "packed tables point outside their own arrays; build them with registry.pack",
+}
 
 
 def advance(
@@ -40,20 +43,13 @@ def advance(
     The GIL is released for large batches. Outputs are preallocated by the caller
     (see ``allocate_outputs``) so a hot loop allocates nothing.
     """
-    moved: int = _kernel.advance(tables, def_ids, nodes, labels, out_next, out_status)
+    try:
+        moved: int = _kernel.advance(tables, def_ids, nodes, labels, out_next, out_status)
+    except TypeError:  # an argument is not an ndarray at all
+        moved = _BAD_BATCH
     if moved < 0:
-        _raise_failure(moved, tables, def_ids, nodes, labels, out_next, out_status)
+        if moved == _BAD_BATCH:  # say which array is wrong, as the reference does
+            check_batch(def_ids=def_ids, nodes=nodes, labels=labels,
+                        out_next=out_next, out_status=out_status)
+        raise InternalError(_FAILURES.get(moved, f"unknown kernel failure {moved}"))
     return moved
-
-
-def _raise_failure(code: int, tables: PackedTables, def_ids: npt.NDArray[np.int32],
-                   nodes: npt.NDArray[np.int32], labels: npt.NDArray[np.int32],
-                   out_next: npt.NDArray[np.int32], out_status: npt.NDArray[np.uint8]) -> None:
-    """Turn the kernel's failure code into the exception that explains it."""
-    if code == _BAD_BATCH:
-        check_batch(def_ids=def_ids, nodes=nodes, labels=labels,
-                    out_next=out_next, out_status=out_status)
-        raise InternalError("the kernel refused a batch that passes every check")
-    if code == _CORRUPT_TABLES:
-        raise InternalError("packed tables point outside their own arrays; rebuild them")
-    raise InternalError(f"packed tables have the wrong types or lengths (kernel code {code})")

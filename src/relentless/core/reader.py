@@ -64,7 +64,8 @@ def definition_from_data(data: Any, source: str | None = None) -> Definition:
     reader = _Reader()
     definition = reader.read(data)
     if reader.problems or definition is None:
-        raise DefinitionInvalid(reader.problems, source)
+        in_file_order = sorted(reader.problems, key=lambda p: (p.line is None, p.line or 0))
+        raise DefinitionInvalid(in_file_order, source)
     return definition
 
 
@@ -113,7 +114,7 @@ class _Reader:
         self.problems.extend(graph_problems(start, nodes, _source_lines(data)))
         return Definition(name, start, nodes, description)
 
-    def _duplicates(self, data: SourceMapping) -> None:
+    def _duplicates(self, data: dict[str, Any]) -> None:
         for path, mapping in walk_mappings(data):
             for key, line in getattr(mapping, "duplicates", ()):
                 self.problems.append(_duplicate_problem(path, key, line))

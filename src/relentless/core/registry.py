@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from relentless.core.compiler import CompiledDefinition
+
+_Scalar = TypeVar("_Scalar", bound=np.generic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +58,7 @@ def _offsets(sizes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return offsets
 
 
-def _concatenate(parts: list[npt.NDArray[np.generic]], dtype: type[np.generic]) -> npt.NDArray:
+def _concatenate(parts: list[npt.NDArray[Any]], dtype: type[_Scalar]) -> npt.NDArray[_Scalar]:
     if not parts:
         return np.zeros(0, dtype=dtype)
     return np.ascontiguousarray(np.concatenate(parts), dtype=dtype)

@@ -6,7 +6,7 @@ from enum import IntEnum
 
 
 class Status(IntEnum):
-    """Per-row outcome; the values are the codes the kernel writes (see engine_ext/kernel_types.pxd)."""
+    """Per-row outcome; the codes the kernel writes (engine_ext/kernel_types.pxd)."""
 
     ADVANCED = 0
     """The label's edge leads to a node with work to do."""

@@ -1,0 +1,1 @@
+"""Benchmarks: pytest-benchmark suites (``pytest bench -m benchmark``) and ``python -m bench.*``."""

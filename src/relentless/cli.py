@@ -1,0 +1,110 @@
+"""The ``relentless`` command line: exit codes here, messages for people, JSON for machines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from relentless.core.definition import Definition
+from relentless.core.reader import load_definition
+from relentless.core.render import render
+from relentless.errors import DefinitionInvalid, Problem
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    code: int = arguments.run(arguments, sys.stdout, sys.stderr)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="relentless", description="Durable workflows that complete under strict SLAs.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    validate = commands.add_parser(
+        "validate", help="check definition files and report every problem")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="YAML or JSON definitions")
+    validate.add_argument("--json", action="store_true", help="print one JSON object")
+    validate.set_defaults(run=_validate)
+
+    render_command = commands.add_parser("render", help="print a definition's graph")
+    render_command.add_argument("file", metavar="FILE")
+    render_command.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    render_command.set_defaults(run=_render)
+    return parser
+
+
+def _validate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    results = {}
+    worst = EXIT_OK
+    for path in arguments.files:
+        try:
+            definition = load_definition(path)
+        except OSError as exc:
+            results[path] = {"valid": False, "error": f"cannot read: {exc.strerror}"}
+            err.write(f"{path}: cannot read: {exc.strerror}\n")
+            worst = max(worst, EXIT_USAGE)
+        except DefinitionInvalid as exc:
+            results[path] = {"valid": False, "problems": [_problem_data(p) for p in exc.problems]}
+            if not arguments.json:
+                err.write(_problem_report(path, exc.problems))
+            worst = max(worst, EXIT_INVALID)
+        else:
+            results[path] = {"valid": True, **_summary(definition)}
+            if not arguments.json:
+                out.write(f"{path}: valid — {_summary_line(definition)}\n")
+    if arguments.json:
+        out.write(json.dumps(results, indent=2) + "\n")
+    return worst
+
+
+def _render(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        definition = load_definition(arguments.file)
+    except OSError as exc:
+        err.write(f"{arguments.file}: cannot read: {exc.strerror}\n")
+        return EXIT_USAGE
+    except DefinitionInvalid as exc:
+        err.write(_problem_report(arguments.file, exc.problems))
+        return EXIT_INVALID
+    out.write(render(definition, arguments.format))
+    return EXIT_OK
+
+
+def _problem_report(path: str, problems: Sequence[Problem]) -> str:
+    noun = "problem" if len(problems) == 1 else "problems"
+    lines = [f"{path}: {len(problems)} {noun}"]
+    for problem in problems:
+        place = f"{path}:{problem.line}" if problem.line is not None else path
+        lines.append(f"  {place}: {problem.location}: {problem.message} [{problem.code}]")
+        lines.append(f"      fix: {problem.hint}")
+    return "\n".join(lines) + "\n"
+
+
+def _problem_data(problem: Problem) -> dict[str, object]:
+    return {"code": problem.code, "node": problem.node, "field": problem.field,
+            "line": problem.line, "message": problem.message, "hint": problem.hint}
+
+
+def _summary(definition: Definition) -> dict[str, object]:
+    return {"name": definition.name, "nodes": len(definition.nodes),
+            "leaves": list(definition.leaves), "fingerprint": definition.fingerprint}
+
+
+def _summary_line(definition: Definition) -> str:
+    return (f"{definition.name}: {len(definition.nodes)} nodes, outcomes "
+            f"{', '.join(definition.leaves)}; fingerprint {definition.fingerprint[:12]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
