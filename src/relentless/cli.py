@@ -50,9 +50,9 @@ def _validate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for path in arguments.files:
         try:
             definition = load_definition(path)
-        except OSError as exc:
-            results[path] = {"valid": False, "error": f"cannot read: {exc.strerror}"}
-            err.write(f"{path}: cannot read: {exc.strerror}\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            results[path] = {"valid": False, "error": f"cannot read: {_unreadable(exc)}"}
+            err.write(f"{path}: cannot read: {_unreadable(exc)}\n")
             worst = max(worst, EXIT_USAGE)
         except DefinitionInvalid as exc:
             results[path] = {"valid": False, "problems": [_problem_data(p) for p in exc.problems]}
@@ -71,14 +71,20 @@ def _validate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _render(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         definition = load_definition(arguments.file)
-    except OSError as exc:
-        err.write(f"{arguments.file}: cannot read: {exc.strerror}\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        err.write(f"{arguments.file}: cannot read: {_unreadable(exc)}\n")
         return EXIT_USAGE
     except DefinitionInvalid as exc:
         err.write(_problem_report(arguments.file, exc.problems))
         return EXIT_INVALID
     out.write(render(definition, arguments.format))
     return EXIT_OK
+
+
+def _unreadable(exc: OSError | UnicodeDecodeError) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
+    return exc.strerror or str(exc)
 
 
 def _problem_report(path: str, problems: Sequence[Problem]) -> str:

@@ -61,6 +61,10 @@ class DefinitionInvalid(UserError):
         super().__init__(f"{origin}definition has {count} {noun}:\n{lines}")
 
 
+class StoreUnavailable(InternalError):
+    """PostgreSQL cannot be reached or started; the message says which and where to look."""
+
+
 class KernelUnavailable(InternalError):
     """The compiled transition kernel could not be imported; reinstall to build it."""
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from relentless.core.durations import MAX_DURATION_MS
 
 RESERVED_LABEL = "timeout"
 """The label only the engine takes: attempts exhausted or the step's deadline passed."""
@@ -25,10 +28,18 @@ class Backoff:
     max_ms: int | None = None
 
     def delay_ms(self, failed_attempts: int) -> int:
-        """Delay before the attempt that follows ``failed_attempts`` failures (>= 1)."""
-        delay = self.initial_ms * self.multiplier ** max(failed_attempts - 1, 0)
-        capped = delay if self.max_ms is None else min(delay, self.max_ms)
-        return int(capped)
+        """Delay before the attempt that follows ``failed_attempts`` failures (>= 1).
+
+        Grows geometrically up to ``max_ms`` (or the longest duration there is),
+        compared in log space so that a millionth attempt cannot overflow.
+        """
+        cap = self.max_ms if self.max_ms is not None else MAX_DURATION_MS
+        if self.initial_ms == 0:
+            return 0
+        exponent = max(failed_attempts - 1, 0)
+        if exponent * math.log(self.multiplier) >= math.log(cap / self.initial_ms):
+            return cap
+        return min(int(self.initial_ms * self.multiplier**exponent), cap)
 
     def canonical(self) -> dict[str, Any]:
         """Plain data for fingerprints and storage."""

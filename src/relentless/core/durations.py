@@ -8,6 +8,9 @@ _UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _PART = re.compile(r"(\d+)(ms|s|m|h|d)")
 _WHOLE = re.compile(r"(?:\d+(?:ms|s|m|h|d))+")
 
+MAX_DURATION_MS = 10 * 366 * 86_400_000
+"""Longer than any SLA: a longer duration is a typo."""
+
 DURATION_HINT = "write a whole number with a unit: ms, s, m, h or d, e.g. 30s, 5m, 1h30m"
 
 

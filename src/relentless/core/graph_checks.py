@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 
 from relentless.core.definition import Node
 from relentless.errors import Problem
@@ -12,11 +12,17 @@ LineOf = Callable[[str | None, str | None], int | None]
 """Source line of a node (label None), of one of its labels, or of a top-level field."""
 
 
-def graph_problems(start: str, nodes: Mapping[str, Node], line_of: LineOf) -> list[Problem]:
-    """Every problem of the graph: unknown start or targets, unreachable nodes, traps."""
+def graph_problems(start: str | None, nodes: Mapping[str, Node], declared: Set[str],
+                   line_of: LineOf) -> list[Problem]:
+    """Every problem of the graph: unknown start or targets, unreachable nodes, traps.
+
+    ``nodes`` are the nodes that were read; ``declared`` every name under ``nodes``,
+    including those too broken to read (already reported, so not called unknown).
+    A missing ``start`` (already reported) skips only the checks that need it.
+    """
     start_line = line_of(None, "start")
-    problems = list(_unknown_names(start, nodes, line_of))
-    if start in nodes:
+    problems = list(_unknown_names(start, nodes, declared, line_of))
+    if start is not None and start in nodes:
         if nodes[start].is_leaf:
             problems.append(Problem(
                 "start_is_leaf", f"the start node {start!r} is a leaf, so nothing would run",
@@ -37,14 +43,15 @@ def graph_problems(start: str, nodes: Mapping[str, Node], line_of: LineOf) -> li
     return problems
 
 
-def _unknown_names(start: str, nodes: Mapping[str, Node], line_of: LineOf) -> Iterable[Problem]:
-    known = ", ".join(sorted(nodes))
-    if start not in nodes:
+def _unknown_names(start: str | None, nodes: Mapping[str, Node], declared: Set[str],
+                   line_of: LineOf) -> Iterable[Problem]:
+    known = ", ".join(sorted(declared))
+    if start is not None and start not in declared:
         yield Problem("unknown_node", f"start node {start!r} is not defined",
                       f"name one of: {known}", field="start", line=line_of(None, "start"))
     for name, node in nodes.items():
         for label, target in node.on.items():
-            if target not in nodes:
+            if target not in declared:
                 yield Problem("unknown_node", f"label {label!r} leads to {target!r}, "
                               "which is not defined", f"name one of: {known}",
                               node=name, field=f"on.{label}", line=line_of(name, label))
@@ -65,8 +72,8 @@ def _reachable(start: str, nodes: Mapping[str, Node]) -> set[str]:
 def _traps(nodes: Mapping[str, Node]) -> set[str]:
     """Names of nodes from which no leaf is reachable.
 
-    An edge to an unknown node counts as a way out: that mistake is reported once
-    already, and calling its node a trap as well would only add noise.
+    An edge to an unknown or unreadable node counts as a way out: that mistake is
+    reported once already, and calling its node a trap as well would only add noise.
     """
     predecessors: dict[str, set[str]] = {name: set() for name in nodes}
     escapes = set()

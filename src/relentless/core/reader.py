@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from relentless.core.definition import RESERVED_LABEL, Backoff, Definition, Node
-from relentless.core.durations import DURATION_HINT, parse_duration
+from relentless.core.durations import DURATION_HINT, MAX_DURATION_MS, parse_duration
 from relentless.core.graph_checks import LineOf, graph_problems
 from relentless.core.source import (
     Format,
@@ -29,7 +29,6 @@ NAME_HINT = "use a letter then letters, digits, '_', '.' or '-' (at most 128 cha
 MAX_NODES = 10_000
 MAX_LABELS = 1_000
 MAX_ATTEMPTS = 1_000_000
-MAX_DURATION_MS = 10 * 366 * 86_400_000
 
 TOP_FIELDS = frozenset({"name", "start", "nodes", "defaults", "description"})
 SETTING_FIELDS = frozenset({"timeout", "attempts", "backoff", "deadline"})
@@ -45,7 +44,10 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
 
 
 def load_definition(path: str | Path) -> Definition:
-    """Read and validate the definition in ``path`` (YAML, or JSON for ``.json``)."""
+    """Read and validate the definition in ``path`` (YAML, or JSON for ``.json``).
+
+    Raises OSError if the file cannot be read, UnicodeDecodeError if it is not UTF-8.
+    """
     text = Path(path).read_text(encoding="utf-8")
     return parse_definition(text, format_of(path), source=str(path))
 
@@ -109,9 +111,12 @@ class _Reader:
         description = self._text(data, "description", top)
         defaults = self._defaults(data)
         nodes = self._nodes(data, defaults)
-        if nodes is None or name is None or start is None:
+        if nodes is None:
             return None
-        self.problems.extend(graph_problems(start, nodes, _source_lines(data)))
+        declared = frozenset(data["nodes"])
+        self.problems.extend(graph_problems(start, nodes, declared, _source_lines(data)))
+        if name is None or start is None:
+            return None
         return Definition(name, start, nodes, description)
 
     def _duplicates(self, data: dict[str, Any]) -> None:
