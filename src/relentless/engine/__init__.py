@@ -1,0 +1,1 @@
+"""The durable engine: workflows advanced in batches on PostgreSQL."""

@@ -1,0 +1,98 @@
+"""Published definitions: versioned in PostgreSQL, compiled and packed in memory.
+
+Any node may have published a definition; a node compiles a version the first time
+it meets it and keeps it, since a version never changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from relentless.core.compiler import CompiledDefinition, compile_definition
+from relentless.core.reader import parse_definition
+from relentless.core.registry import PackedTables, Registry
+from relentless.core.source import Format
+from relentless.engine.answers import Published
+from relentless.store.database import Connection, Database, query
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedDefinition:
+    """One stored definition version, compiled, with its id in the kernel's tables."""
+
+    id: int
+    name: str
+    version: int
+    source: str
+    source_format: str
+    compiled: CompiledDefinition
+    kernel_id: int
+
+
+class Catalog:
+    """Definition versions by database id, loaded on first use and packed for the kernel."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._registry = Registry()
+        self._loaded: dict[int, LoadedDefinition] = {}
+
+    @property
+    def tables(self) -> PackedTables:
+        return self._registry.tables
+
+    async def publish(self, text: str, fmt: Format = "yaml") -> Published:
+        """Store a new version, or return the version that has this content already.
+
+        Raises DefinitionInvalid (and stores nothing) if the text is not valid.
+        """
+        definition = parse_definition(text, fmt)
+        name, fingerprint = definition.name, definition.fingerprint
+        async with self._database.transaction() as connection:
+            await connection.execute(query("lock_definition_name"), name)
+            row = await connection.fetchrow(query("definition_by_fingerprint"), name, fingerprint)
+            if row is not None:
+                return Published(name, row["version"], fingerprint, created=False)
+            row = await connection.fetchrow(query("insert_definition"), name, fingerprint,
+                                            text, fmt)
+        assert row is not None, "INSERT ... RETURNING returns the row it inserted"
+        return Published(name, row["version"], fingerprint, created=True)
+
+    async def by_id(self, definition_id: int, connection: Connection | None = None
+                    ) -> LoadedDefinition:
+        """The version stored under ``definition_id`` (which must exist)."""
+        loaded = self._loaded.get(definition_id)
+        if loaded is None:
+            row = await self._fetchrow(connection, "definition_by_id", definition_id)
+            if row is None:
+                raise LookupError(f"no definition with id {definition_id}")
+            loaded = self._load(row)
+        return loaded
+
+    async def resolve(self, name: str, version: int | None = None) -> LoadedDefinition | None:
+        """The given version of ``name`` (its latest when None), if it exists."""
+        if version is None:
+            row = await self._fetchrow(None, "latest_definition", name)
+        else:
+            row = await self._fetchrow(None, "definition_by_version", name, version)
+        if row is None:
+            return None
+        return self._loaded.get(row["id"]) or self._load(row)
+
+    async def _fetchrow(self, connection: Connection | None, name: str,
+                        *arguments: Any) -> asyncpg.Record | None:
+        if connection is not None:
+            row: asyncpg.Record | None = await connection.fetchrow(query(name), *arguments)
+            return row
+        rows = await self._database.fetch(name, *arguments)
+        return rows[0] if rows else None
+
+    def _load(self, row: asyncpg.Record) -> LoadedDefinition:
+        compiled = compile_definition(parse_definition(row["source"], row["source_format"]))
+        loaded = LoadedDefinition(row["id"], row["name"], row["version"], row["source"],
+                                  row["source_format"], compiled, self._registry.add(compiled))
+        self._loaded[loaded.id] = loaded
+        return loaded

@@ -1,0 +1,120 @@
+"""The sweeper: lease expiry, retries after backoff, step deadlines, timeouts.
+
+Safe to run on every node at once: it locks the workflows it handles with SKIP
+LOCKED, so two sweepers never handle one workflow, and a workflow being completed
+right now is simply looked at on the next tick.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from relentless.core.compiler import TIMEOUT_LABEL
+from relentless.core.definition import RESERVED_LABEL
+from relentless.core.status import Status
+from relentless.engine.answers import SweepOutcome, Swept, TimeoutCause, TransitionKind
+from relentless.engine.catalog import LoadedDefinition
+from relentless.engine.context import EngineContext
+from relentless.engine.job_ids import JobKey
+from relentless.engine.transitions import Edge, Transitions
+from relentless.store.database import Connection, query
+
+DEFAULT_BATCH = 1_000
+
+
+class Sweeper:
+    def __init__(self, context: EngineContext) -> None:
+        self._context = context
+
+    async def tick(self, batch: int = DEFAULT_BATCH) -> list[Swept]:
+        """Handle every workflow that is due now, ``batch`` per transaction."""
+        events: list[Swept] = []
+        while True:
+            handled = await self._sweep_once(batch)
+            events.extend(handled)
+            if len(handled) < batch:
+                return sorted(events, key=lambda event: event.workflow_id)
+
+    async def _sweep_once(self, batch: int) -> list[Swept]:
+        now = self._context.clock.now()
+        async with self._context.database.transaction() as connection:
+            rows = await connection.fetch(query("lock_sweepable"), now, batch)
+            pass_ = _Pass(self._context, now)
+            for row in rows:
+                loaded = await self._context.catalog.by_id(row["definition_id"], connection)
+                pass_.handle(loaded, row)
+            await pass_.write(connection)
+        return pass_.events
+
+
+class _Pass:
+    """One transaction's worth of sweeping: decisions first, then set-based writes."""
+
+    def __init__(self, context: EngineContext, now: datetime) -> None:
+        self._context = context
+        self._now = now
+        self.events: list[Swept] = []
+        self._closed: list[tuple[JobKey, str]] = []
+        self._retries: list[tuple[JobKey, str, str, bool, int, datetime]] = []
+        self._timeouts: list[tuple[LoadedDefinition, asyncpg.Record, TimeoutCause]] = []
+        self._incidents: list[tuple[int, str]] = []
+        self._transitions = Transitions(now)
+
+    def handle(self, loaded: LoadedDefinition, row: asyncpg.Record) -> None:
+        """Deadline first (it ends the whole step), then an expired lease."""
+        job = JobKey(row["id"], row["step"], row["attempt"]) if row["attempt"] else None
+        if row["deadline_passed"]:
+            if job is not None:
+                self._closed.append((job, "closed"))
+            self._timeouts.append((loaded, row, TimeoutCause.DEADLINE_PASSED))
+        elif job is not None and row["job_state"] == "leased" and row["lease_expired"]:
+            self._closed.append((job, "expired"))
+            compiled = loaded.compiled
+            node = compiled.node_index[row["node"]]
+            if job.attempt >= int(compiled.attempts[node]):
+                self._timeouts.append((loaded, row, TimeoutCause.ATTEMPTS_EXHAUSTED))
+                return
+            backoff = compiled.definition.nodes[row["node"]].backoff.delay_ms(job.attempt)
+            retry = JobKey(job.workflow, job.step, job.attempt + 1)
+            self._retries.append((retry, row["node"], compiled.operations[node] or "",
+                                  bool(compiled.manual[node]), int(compiled.timeout_ms[node]),
+                                  self._now + timedelta(milliseconds=backoff)))
+            self.events.append(Swept(job.workflow, str(job), SweepOutcome.RETRY_SCHEDULED))
+
+    def _time_out(self) -> None:
+        """Take the ``timeout`` edge where the node routes it; otherwise call a person."""
+        rows = [(loaded.kernel_id, loaded.compiled.node_index[row["node"]], TIMEOUT_LABEL)
+                for loaded, row, _ in self._timeouts]
+        for (loaded, row, cause), (target, status) in zip(
+                self._timeouts, self._context.advance(rows), strict=True):
+            job = str(JobKey(row["id"], row["step"], row["attempt"])) if row["attempt"] else None
+            if status in (Status.ADVANCED, Status.REACHED_LEAF):
+                self._transitions.add(loaded, Edge(
+                    row["id"], row["step"], row["node"], loaded.compiled.node_names[target],
+                    TransitionKind.TIMEOUT, RESERVED_LABEL, row["attempt"], None, str(cause)))
+                self.events.append(Swept(row["id"], job, SweepOutcome.TIMEOUT_ROUTED, cause))
+            else:
+                self._incidents.append((row["id"], str(cause)))
+                self.events.append(Swept(row["id"], job, SweepOutcome.INCIDENT, cause))
+
+    async def write(self, connection: Connection) -> None:
+        self._time_out()
+        if self._closed:
+            keys = [key for key, _ in self._closed]
+            await connection.execute(
+                query("close_jobs"), self._now, [k.workflow for k in keys],
+                [k.step for k in keys], [k.attempt for k in keys],
+                [state for _, state in self._closed])
+        if self._retries:
+            columns = list(zip(*[(key.workflow, key.step, key.attempt, node, operation, manual,
+                                  timeout, "ready", ready_at)
+                                 for key, node, operation, manual, timeout, ready_at
+                                 in self._retries], strict=True))
+            await connection.execute(query("schedule_retries"), *map(list, columns))
+        if self._incidents:
+            await connection.execute(query("raise_incidents"), self._now,
+                                     [wid for wid, _ in self._incidents],
+                                     [cause for _, cause in self._incidents])
+        await self._transitions.write(connection)

@@ -1,0 +1,197 @@
+"""The worker protocol: lease, complete, heartbeat and release, each a batch.
+
+Completion semantics (the spec's): the first acceptable completion of a step's open
+job decides the step; the same label again is accepted again and changes nothing;
+any other completion of a decided, superseded or cancelled step is stale; a bad
+item is rejected with a reason and never fails the rest of the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from relentless.core.definition import RESERVED_LABEL
+from relentless.core.status import Status
+from relentless.engine.answers import (
+    ACCEPTED,
+    STALE,
+    Answer,
+    Completion,
+    JSONObject,
+    LeasedJob,
+    LeaseExtension,
+    Reason,
+    Released,
+    TransitionKind,
+    rejected,
+)
+from relentless.engine.context import EngineContext
+from relentless.engine.job_ids import JobKey, parse_job_id
+from relentless.engine.transitions import Edge, Transitions
+from relentless.store.database import Connection, query
+
+_OPEN = ("ready", "leased")
+
+
+class Workers:
+    """What workers (and people completing manual steps) can do."""
+
+    def __init__(self, context: EngineContext) -> None:
+        self._context = context
+
+    async def lease(self, worker: str, operations: Sequence[str], max_jobs: int,
+                    lease_ms: int) -> list[LeasedJob]:
+        """Up to ``max_jobs`` ready jobs of ``operations``, oldest first, leased to ``worker``."""
+        now = self._context.clock.now()
+        async with self._context.database.transaction() as connection:
+            rows = await connection.fetch(query("lease_jobs"), now, list(operations), max_jobs,
+                                          worker, lease_ms)
+            leased = []
+            for row in sorted(rows, key=lambda r: r["seq"]):
+                loaded = await self._context.catalog.by_id(row["definition_id"], connection)
+                node = loaded.compiled.node_index[row["node"]]
+                leased.append(LeasedJob(
+                    str(JobKey(row["workflow_id"], row["step"], row["attempt"])),
+                    row["workflow_id"], row["step"], row["attempt"], row["operation"],
+                    row["node"], loaded.compiled.offered_labels(node), row["context"],
+                    row["lease_expires_at"]))
+        return leased
+
+    async def complete(self, completions: Sequence[Completion]) -> list[Answer]:
+        """Decide each completion; all accepted ones are committed before answering."""
+        return await self._decide(completions, by=None)
+
+    async def complete_manual(self, completion: Completion, by: str) -> Answer:
+        """A person's completion of a manual step, recorded with who did it."""
+        return (await self._decide([completion], by=by))[0]
+
+    async def heartbeat(self, worker: str, job_ids: Sequence[str],
+                        lease_ms: int) -> list[LeaseExtension]:
+        """Extend the live leases ``worker`` holds, never past the attempt's timeout."""
+        keys = [parse_job_id(job_id) for job_id in job_ids]
+        known = [key for key in keys if key is not None]
+        rows = await self._context.database.fetch(
+            "heartbeat_jobs", self._context.clock.now(), worker, lease_ms, *_key_columns(known))
+        expiries = {JobKey(r["workflow_id"], r["step"], r["attempt"]): r["lease_expires_at"]
+                    for r in rows}
+        return [LeaseExtension(job_id, key in expiries, expiries.get(key) if key else None)
+                for job_id, key in zip(job_ids, keys, strict=True)]
+
+    async def release(self, worker: str, job_ids: Sequence[str]) -> list[Released]:
+        """Give live leases back: each job is ready again at once, no attempt used."""
+        keys = [parse_job_id(job_id) for job_id in job_ids]
+        known = [key for key in keys if key is not None]
+        rows = await self._context.database.fetch(
+            "release_jobs", self._context.clock.now(), worker, *_key_columns(known))
+        released = {JobKey(r["workflow_id"], r["step"], r["attempt"]) for r in rows}
+        return [Released(job_id, key in released) for job_id, key in zip(job_ids, keys,
+                                                                          strict=True)]
+
+    async def _decide(self, completions: Sequence[Completion], by: str | None) -> list[Answer]:
+        now = self._context.clock.now()
+        keys = [parse_job_id(completion.job_id) for completion in completions]
+        known = sorted({key for key in keys if key is not None})
+        async with self._context.database.transaction() as connection:
+            rows = await connection.fetch(query("lock_jobs_for_completion"),
+                                          *_key_columns(known))
+            batch = _Batch(self._context, now, {
+                JobKey(r["workflow_id"], r["step"], r["attempt"]): r for r in rows})
+            answers = await batch.decide(connection, completions, keys, by)
+            await batch.write(connection)
+        return answers
+
+
+class _Batch:
+    """The decisions of one batch of completions, and the writes they make."""
+
+    def __init__(self, context: EngineContext, now: datetime,
+                 rows: dict[JobKey, asyncpg.Record]) -> None:
+        self._context = context
+        self._now = now
+        self._rows = rows
+        self._decided: dict[JobKey, str] = {}
+        self._closed: list[tuple[JobKey, str, str | None]] = []
+        self._transitions = Transitions(now)
+
+    async def decide(self, connection: Connection, completions: Sequence[Completion],
+                     keys: list[JobKey | None], by: str | None) -> list[Answer]:
+        answers: list[Answer | None] = []
+        candidates: list[tuple[int, JobKey]] = []
+        for index, (completion, key) in enumerate(zip(completions, keys, strict=True)):
+            answer = self._precheck(completion, key, by)
+            answers.append(answer)
+            if answer is None and key is not None:
+                candidates.append((index, key))
+        kernel_rows = []
+        for index, key in candidates:
+            loaded = await self._context.catalog.by_id(self._rows[key]["definition_id"],
+                                                       connection)
+            # A label the definition never uses goes in as -1: the kernel says invalid,
+            # which, for a step still open, is "label not offered".
+            label = loaded.compiled.label_index.get(completions[index].label, -1)
+            kernel_rows.append((loaded.kernel_id, loaded.compiled.node_index[
+                self._rows[key]["node"]], label))
+        outcomes = self._context.advance(kernel_rows)
+        for (index, key), (target, status) in zip(candidates, outcomes, strict=True):
+            answers[index] = await self._settle(connection, completions[index], key, target,
+                                                status, by)
+        return [answer if answer is not None else STALE for answer in answers]
+
+    def _precheck(self, completion: Completion, key: JobKey | None,
+                  by: str | None) -> Answer | None:
+        """The answer that needs no kernel: unknown job, wrong path, decided or stale."""
+        row = self._rows.get(key) if key is not None else None
+        if row is None or key is None:
+            return rejected(Reason.UNKNOWN_JOB)
+        if completion.label == RESERVED_LABEL:
+            return rejected(Reason.RESERVED_LABEL)
+        if row["manual"] and by is None:
+            return rejected(Reason.MANUAL_STEP)
+        if not row["manual"] and by is not None:
+            return rejected(Reason.NOT_MANUAL)
+        return None
+
+    async def _settle(self, connection: Connection, completion: Completion,
+                      key: JobKey, target: int, status: Status, by: str | None) -> Answer:
+        """Accept, repeat or refuse one completion, in batch order."""
+        row = self._rows[key]
+        decided_label = self._decided.get(key, row["label"] if row["state"] == "completed"
+                                          else None)
+        if decided_label is not None:
+            return ACCEPTED if decided_label == completion.label else STALE
+        current = (row["status"] == "running" and row["state"] in _OPEN
+                   and row["step"] == row["current_step"])
+        if not current:
+            return STALE
+        if status not in (Status.ADVANCED, Status.REACHED_LEAF):
+            return rejected(Reason.LABEL_NOT_OFFERED)
+        loaded = await self._context.catalog.by_id(row["definition_id"], connection)
+        self._decided[key] = completion.label
+        self._closed.append((key, completion.label, by))
+        self._transitions.add(loaded, Edge(
+            key.workflow, key.step, row["node"], loaded.compiled.node_names[target],
+            TransitionKind.MANUAL if by is not None else TransitionKind.COMPLETED,
+            completion.label, key.attempt, by, None, _object_or_none(completion.output)))
+        return ACCEPTED
+
+    async def write(self, connection: Connection) -> None:
+        if not self._closed:
+            return
+        keys = [key for key, _, _ in self._closed]
+        await connection.execute(
+            query("complete_jobs"), self._now, *_key_columns(keys),
+            [label for _, label, _ in self._closed], [by for _, _, by in self._closed])
+        await self._transitions.write(connection)
+
+
+def _key_columns(keys: Sequence[JobKey]) -> tuple[list[int], list[int], list[int]]:
+    """Job keys as the three parallel arrays the queries unnest."""
+    return ([key.workflow for key in keys], [key.step for key in keys],
+            [key.attempt for key in keys])
+
+
+def _object_or_none(output: JSONObject | None) -> JSONObject | None:
+    return output if output else None

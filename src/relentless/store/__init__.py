@@ -1,0 +1,1 @@
+"""PostgreSQL access: the embedded server, the connection pool, migrations and queries."""

@@ -1,0 +1,73 @@
+"""The connection pool, and the one place where database errors become ours."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeAlias
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from relentless.errors import StoreUnavailable
+from relentless.store.migrations import migrate
+from relentless.store.queries import query
+
+__all__ = ["Connection", "Database", "query"]
+
+Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+"""A connection of our own or one borrowed from the pool; both run queries alike."""
+
+# Failures that mean "PostgreSQL is not there (now)", as opposed to a bug of ours.
+_UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+                asyncpg.InterfaceError)
+
+
+async def _prepare_connection(connection: Connection) -> None:
+    """JSON in and out as Python objects, for every connection of the pool."""
+    for type_name in ("json", "jsonb"):
+        await connection.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads,
+                                        schema="pg_catalog")
+
+
+class Database:
+    """A pool of connections to one PostgreSQL database with the Relentless schema."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, *, min_size: int = 2, max_size: int = 10,
+                      run_migrations: bool = True) -> Database:
+        """Open a pool to ``dsn`` and bring the schema up to date."""
+        try:
+            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
+                                             init=_prepare_connection)
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+        database = cls(pool)
+        if run_migrations:
+            async with pool.acquire() as connection:
+                await migrate(connection)
+        return database
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A connection inside a transaction: committed on exit, rolled back on error."""
+        try:
+            async with self.pool.acquire() as connection, connection.transaction():
+                yield connection
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"lost the connection to PostgreSQL: {exc}") from exc
+
+    async def fetch(self, name: str, *arguments: Any) -> list[asyncpg.Record]:
+        """Rows of the named query, outside any explicit transaction."""
+        try:
+            rows: list[asyncpg.Record] = await self.pool.fetch(query(name), *arguments)
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"lost the connection to PostgreSQL: {exc}") from exc
+        return rows

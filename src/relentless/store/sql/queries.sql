@@ -1,0 +1,259 @@
+-- Every statement Relentless runs against PostgreSQL, by name (see queries.py).
+-- Batches travel as parallel arrays through unnest(): one statement per batch,
+-- never one per row. Time is always a parameter ($now), never now(), so that the
+-- engine's clock (and a test's) is the only source of time.
+
+-- name: lock_definition_name
+-- Publishing computes the next version number; one publisher per name at a time.
+SELECT pg_advisory_xact_lock(hashtext('relentless.definition:' || $1))
+
+-- name: insert_definition
+INSERT INTO relentless_definitions (name, version, fingerprint, source, source_format)
+SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4
+FROM relentless_definitions WHERE name = $1
+RETURNING id, version
+
+-- name: definition_by_fingerprint
+SELECT id, version FROM relentless_definitions WHERE name = $1 AND fingerprint = $2
+
+-- name: definition_by_id
+SELECT id, name, version, fingerprint, source, source_format, created_at
+FROM relentless_definitions WHERE id = $1
+
+-- name: definition_by_version
+SELECT id, name, version, fingerprint, source, source_format, created_at
+FROM relentless_definitions WHERE name = $1 AND version = $2
+
+-- name: latest_definition
+SELECT id, name, version, fingerprint, source, source_format, created_at
+FROM relentless_definitions WHERE name = $1 ORDER BY version DESC LIMIT 1
+
+-- name: definition_versions
+SELECT id, name, version, fingerprint, created_at
+FROM relentless_definitions WHERE name = $1 ORDER BY version
+
+-- name: definition_names
+SELECT name, max(version) AS latest, count(*) AS versions
+FROM relentless_definitions GROUP BY name ORDER BY name
+
+-- name: allocate_workflow_ids
+SELECT nextval(pg_get_serial_sequence('relentless_workflows', 'id')) AS id
+FROM generate_series(1, $1)
+
+-- name: start_workflows
+-- Inserts the workflows that are new (an idempotency key seen before inserts
+-- nothing) and the first job of each, in one statement.
+WITH requested AS (
+    SELECT * FROM unnest($2::bigint[], $3::integer[], $4::text[], $5::text[], $6::jsonb[],
+                         $7::timestamptz[], $8::text[], $9::boolean[], $10::bigint[])
+        AS r(id, definition_id, idempotency_key, node, context, step_deadline, operation,
+             manual, timeout_ms)
+), created AS (
+    INSERT INTO relentless_workflows (id, definition_id, idempotency_key, node, step, status,
+                                      context, step_started_at, step_deadline, created_at,
+                                      updated_at)
+    SELECT id, definition_id, idempotency_key, node, 1, 'running', context, $1, step_deadline,
+           $1, $1
+    FROM requested
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id
+), first_jobs AS (
+    INSERT INTO relentless_jobs (workflow_id, step, attempt, node, operation, manual, timeout_ms,
+                                 state, ready_at)
+    SELECT r.id, 1, 1, r.node, r.operation, r.manual, r.timeout_ms, 'ready', $1
+    FROM requested r JOIN created c ON c.id = r.id
+)
+SELECT id FROM created
+
+-- name: workflows_by_key
+SELECT w.id, w.idempotency_key, d.name, d.version
+FROM relentless_workflows w JOIN relentless_definitions d ON d.id = w.definition_id
+WHERE w.idempotency_key = ANY($1::text[])
+
+-- name: lease_jobs
+-- Oldest ready job first (ties: creation order), skipping rows another leaser
+-- holds, so concurrent leasers never wait on each other or take the same job.
+-- A lease runs lease_ms, capped by the attempt's timeout counted from now.
+WITH due AS (
+    SELECT workflow_id, step, attempt
+    FROM relentless_jobs
+    WHERE state = 'ready' AND NOT manual AND ready_at <= $1 AND operation = ANY($2::text[])
+    ORDER BY ready_at, seq
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE relentless_jobs AS j
+SET state = 'leased', holder = $4, leased_at = $1,
+    lease_expires_at = $1 + least($5::bigint, j.timeout_ms) * interval '1 millisecond'
+FROM due
+WHERE j.workflow_id = due.workflow_id AND j.step = due.step AND j.attempt = due.attempt
+RETURNING j.workflow_id, j.step, j.attempt, j.node, j.operation, j.lease_expires_at, j.seq,
+          (SELECT w.definition_id FROM relentless_workflows w WHERE w.id = j.workflow_id)
+              AS definition_id,
+          (SELECT w.context FROM relentless_workflows w WHERE w.id = j.workflow_id) AS context
+
+-- name: heartbeat_jobs
+-- Extends live leases only (held by this worker, not yet expired), never past the
+-- attempt's timeout and never shorter than they were.
+UPDATE relentless_jobs AS j
+SET lease_expires_at = greatest(
+        j.lease_expires_at,
+        least($1 + $3::bigint * interval '1 millisecond',
+              j.leased_at + j.timeout_ms * interval '1 millisecond'))
+FROM unnest($4::bigint[], $5::integer[], $6::integer[]) AS k(workflow_id, step, attempt)
+WHERE j.workflow_id = k.workflow_id AND j.step = k.step AND j.attempt = k.attempt
+  AND j.state = 'leased' AND j.holder = $2 AND j.lease_expires_at > $1
+RETURNING j.workflow_id, j.step, j.attempt, j.lease_expires_at
+
+-- name: release_jobs
+-- A released job is ready again at once, the same attempt: giving work back is
+-- not a failure.
+UPDATE relentless_jobs AS j
+SET state = 'ready', holder = NULL, leased_at = NULL, lease_expires_at = NULL, ready_at = $1
+FROM unnest($3::bigint[], $4::integer[], $5::integer[]) AS k(workflow_id, step, attempt)
+WHERE j.workflow_id = k.workflow_id AND j.step = k.step AND j.attempt = k.attempt
+  AND j.state = 'leased' AND j.holder = $2 AND j.lease_expires_at > $1
+RETURNING j.workflow_id, j.step, j.attempt
+
+-- name: lock_jobs_for_completion
+-- Locks the workflows (in id order, as every writer does, so writers never
+-- deadlock) and the jobs a batch of completions names.
+SELECT j.workflow_id, j.step, j.attempt, j.node, j.manual, j.state, j.label,
+       w.definition_id, w.step AS current_step, w.status
+FROM unnest($1::bigint[], $2::integer[], $3::integer[]) AS k(workflow_id, step, attempt)
+JOIN relentless_jobs j
+  ON j.workflow_id = k.workflow_id AND j.step = k.step AND j.attempt = k.attempt
+JOIN relentless_workflows w ON w.id = j.workflow_id
+ORDER BY w.id
+FOR UPDATE OF w, j
+
+-- name: complete_jobs
+UPDATE relentless_jobs AS j
+SET state = 'completed', label = k.label, completed_by = k.by, closed_at = $1
+FROM unnest($2::bigint[], $3::integer[], $4::integer[], $5::text[], $6::text[])
+    AS k(workflow_id, step, attempt, label, by)
+WHERE j.workflow_id = k.workflow_id AND j.step = k.step AND j.attempt = k.attempt
+
+-- name: take_transitions
+-- Moves workflows along one edge each: the history entry, the new position (and
+-- context), and the first job of the next step unless the target is a leaf.
+WITH moves AS (
+    SELECT * FROM unnest($2::bigint[], $3::integer[], $4::text[], $5::text[],
+                         $6::relentless_transition_kind[], $7::text[], $8::integer[],
+                         $9::text[], $10::text[], $11::jsonb[], $12::boolean[],
+                         $13::timestamptz[], $14::text[], $15::boolean[], $16::bigint[])
+        AS m(workflow_id, step, source, target, kind, label, attempt, by, reason, output,
+             is_leaf, step_deadline, operation, manual, timeout_ms)
+), recorded AS (
+    INSERT INTO relentless_history (workflow_id, step, source, target, kind, label, attempt,
+                                    at, by, reason, output)
+    SELECT workflow_id, step, source, target, kind, label, attempt, $1, by, reason, output
+    FROM moves
+), moved AS (
+    UPDATE relentless_workflows AS w
+    SET node = m.target, step = m.step + 1,
+        status = CASE WHEN m.is_leaf THEN 'completed' ELSE 'running' END
+            ::relentless_workflow_status,
+        incident = NULL,
+        context = CASE WHEN m.output IS NULL THEN w.context ELSE w.context || m.output END,
+        step_started_at = $1, step_deadline = m.step_deadline, updated_at = $1
+    FROM moves m
+    WHERE w.id = m.workflow_id
+)
+INSERT INTO relentless_jobs (workflow_id, step, attempt, node, operation, manual, timeout_ms,
+                             state, ready_at)
+SELECT workflow_id, step + 1, 1, target, operation, manual, timeout_ms, 'ready', $1
+FROM moves WHERE NOT is_leaf
+
+-- name: lock_sweepable
+-- Running workflows whose step deadline passed or whose leased job's lease ran
+-- out, with their open job. SKIP LOCKED lets sweepers on every node share the
+-- work; a workflow being completed right now is simply looked at next tick.
+WITH candidates AS (
+    SELECT id FROM relentless_workflows
+    WHERE status = 'running' AND step_deadline <= $1
+    UNION
+    SELECT workflow_id FROM relentless_jobs
+    WHERE state = 'leased' AND lease_expires_at <= $1
+)
+SELECT w.id, w.definition_id, w.node, w.step, w.step_deadline <= $1 AS deadline_passed,
+       j.attempt, j.state AS job_state, j.lease_expires_at <= $1 AS lease_expired
+FROM candidates c
+JOIN relentless_workflows w ON w.id = c.id
+LEFT JOIN relentless_jobs j
+  ON j.workflow_id = w.id AND j.step = w.step AND j.state IN ('ready', 'leased')
+WHERE w.status = 'running'
+ORDER BY w.id
+LIMIT $2
+FOR UPDATE OF w SKIP LOCKED
+
+-- name: close_jobs
+-- Ends attempts for good: 'expired' when a lease ran out, 'closed' when a
+-- deadline, a cancel or a move took the step away.
+UPDATE relentless_jobs AS j
+SET state = k.state, closed_at = $1
+FROM unnest($2::bigint[], $3::integer[], $4::integer[], $5::relentless_job_state[])
+    AS k(workflow_id, step, attempt, state)
+WHERE j.workflow_id = k.workflow_id AND j.step = k.step AND j.attempt = k.attempt
+  AND j.state IN ('ready', 'leased')
+
+-- name: schedule_retries
+INSERT INTO relentless_jobs (workflow_id, step, attempt, node, operation, manual, timeout_ms,
+                             state, ready_at)
+SELECT * FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::text[], $5::text[],
+                     $6::boolean[], $7::bigint[], $8::relentless_job_state[],
+                     $9::timestamptz[])
+
+-- name: raise_incidents
+UPDATE relentless_workflows AS w
+SET status = 'incident', incident = k.cause, updated_at = $1
+FROM unnest($2::bigint[], $3::text[]) AS k(id, cause)
+WHERE w.id = k.id
+
+-- name: lock_workflow
+SELECT w.id, w.definition_id, w.node, w.step, w.status
+FROM relentless_workflows w WHERE w.id = $1
+FOR UPDATE
+
+-- name: open_job_of
+SELECT workflow_id, step, attempt FROM relentless_jobs
+WHERE workflow_id = $1 AND step = $2 AND state IN ('ready', 'leased')
+
+-- name: cancel_workflow
+UPDATE relentless_workflows
+SET status = 'cancelled', incident = NULL, step_deadline = NULL, updated_at = $1
+WHERE id = $2
+
+-- name: workflow
+SELECT w.id, d.name AS definition, d.version, w.idempotency_key, w.node, w.step, w.status,
+       w.incident, w.context, w.step_started_at, w.step_deadline, w.created_at, w.updated_at
+FROM relentless_workflows w JOIN relentless_definitions d ON d.id = w.definition_id
+WHERE w.id = $1
+
+-- name: history
+SELECT step, source, target, kind, label, attempt, at, by, reason, output
+FROM relentless_history WHERE workflow_id = $1 ORDER BY step
+
+-- name: jobs_of
+SELECT workflow_id, step, attempt, node, operation, manual, state, ready_at, holder, leased_at,
+       lease_expires_at, label, completed_by, seq
+FROM relentless_jobs WHERE workflow_id = $1 ORDER BY step, attempt
+
+-- name: list_workflows
+-- Keyset pagination, newest first: $3 is the last id of the previous page.
+SELECT w.id, d.name AS definition, d.version, w.idempotency_key, w.node, w.step, w.status,
+       w.incident, w.context, w.step_started_at, w.step_deadline, w.created_at, w.updated_at
+FROM relentless_workflows w JOIN relentless_definitions d ON d.id = w.definition_id
+WHERE ($1::relentless_workflow_status IS NULL OR w.status = $1)
+  AND ($2::text IS NULL OR d.name = $2)
+  AND ($3::bigint IS NULL OR w.id < $3)
+ORDER BY w.id DESC
+LIMIT $4
+
+-- name: manual_steps
+SELECT j.workflow_id, j.step, j.attempt, j.node, j.operation, j.ready_at, w.context,
+       w.definition_id
+FROM relentless_jobs j JOIN relentless_workflows w ON w.id = j.workflow_id
+WHERE j.state = 'ready' AND j.manual
+ORDER BY j.ready_at, j.seq
+LIMIT $1
