@@ -16,3 +16,5 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("RELENTLESS_HYPOTHESIS_PROFILE", "ci"))
+
+pytest_plugins = ["tests.postgres"]

@@ -62,6 +62,7 @@ WITH requested AS (
                                  state, ready_at)
     SELECT r.id, 1, 1, r.node, r.operation, r.manual, r.timeout_ms, 'ready', $1
     FROM requested r JOIN created c ON c.id = r.id
+    ORDER BY r.id  -- jobs are numbered (seq) in the order the workflows were requested
 )
 SELECT id FROM created
 

@@ -1,5 +1,7 @@
 """A real PostgreSQL for the tests: the embedded server, one fresh database per test.
 
+A pytest plugin (see tests/conftest.py): the server starts only for tests that ask.
+
 Set RELENTLESS_TEST_DSN to run against another server instead (PostgreSQL 14+; the
 tests create and drop databases on it).
 """
