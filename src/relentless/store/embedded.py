@@ -16,6 +16,7 @@ import platformdirs
 from relentless.errors import StoreUnavailable
 
 DATA_DIR_VARIABLE = "RELENTLESS_DATA_DIR"
+DSN_VARIABLE = "RELENTLESS_DSN"
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +48,8 @@ def start_embedded(data_dir: Path | None = None, *, delete_on_exit: bool = False
             f"see {directory / 'log'}, or give a DSN to use another server"
         ) from exc
     return str(server.get_uri())
+
+
+def resolve_dsn(dsn: str | None = None, data_dir: Path | None = None) -> str:
+    """The DSN to use: the one given, else $RELENTLESS_DSN, else the embedded server's."""
+    return dsn or os.environ.get(DSN_VARIABLE) or start_embedded(data_dir)
