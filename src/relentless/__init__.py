@@ -5,6 +5,8 @@ The public API of the core; the store, service and worker build on it.
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 from relentless.core.batch import allocate_outputs
 from relentless.core.compiler import CompiledDefinition, compile_definition
 from relentless.core.definition import RESERVED_LABEL, Backoff, Definition, Node
@@ -21,6 +23,11 @@ from relentless.errors import (
     RelentlessError,
     UserError,
 )
+
+try:
+    __version__ = version("relentless-orchestrator")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
 
 __all__ = [
     "RESERVED_LABEL",

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from relentless.core.definition import Definition
@@ -41,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     render_command.add_argument("file", metavar="FILE")
     render_command.add_argument("--format", choices=("dot", "mermaid"), default="dot")
     render_command.set_defaults(run=_render)
+
+    serve = commands.add_parser("serve", help="run the server (embedded PostgreSQL by default)")
+    serve.add_argument("--config", type=Path, metavar="FILE", help="a TOML configuration file")
+    serve.add_argument("--dsn", help="PostgreSQL to use (default: the embedded server)")
+    serve.add_argument("--data-dir", type=Path, help="where the embedded server keeps its data")
+    serve.add_argument("--listen", metavar="HOST:PORT", help="address to serve on")
+    serve.add_argument("--roles", help="comma-separated: gateway,api,sweeper (default: all)")
+    serve.set_defaults(run=_serve)
     return parser
 
 
@@ -85,6 +96,31 @@ def _unreadable(exc: OSError | UnicodeDecodeError) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
     return exc.strerror or str(exc)
+
+
+def _serve(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from aiohttp import web  # noqa: PLC0415 - only the server needs it
+
+    from relentless.service.app import create_app  # noqa: PLC0415
+    from relentless.service.config import ConfigError, load_config  # noqa: PLC0415
+
+    try:
+        config = load_config(arguments.config, os.environ, dsn=arguments.dsn,
+                             data_dir=arguments.data_dir, listen=arguments.listen,
+                             roles=arguments.roles)
+    except ConfigError as exc:
+        err.write(f"relentless serve: {exc}\n")
+        return EXIT_USAGE
+    if not config.admin_token or not config.worker_token:
+        config = config.with_tokens()
+        out.write(f"no tokens configured; for this run only:\n"
+                  f"  admin token:  {config.admin_token}\n  worker token: {config.worker_token}\n")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    out.write(f"relentless serving {','.join(config.roles)} on http://{config.listen}\n")
+    out.flush()
+    web.run_app(create_app(config), host=config.host, port=config.port, print=None)
+    return EXIT_OK
 
 
 def _problem_report(path: str, problems: Sequence[Problem]) -> str:

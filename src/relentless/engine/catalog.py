@@ -82,6 +82,15 @@ class Catalog:
             return None
         return self._loaded.get(row["id"]) or self._load(row)
 
+    async def names(self) -> list[tuple[str, int, int]]:
+        """Every definition name with its latest version and number of versions."""
+        rows = await self._database.fetch("definition_names")
+        return [(row["name"], row["latest"], row["versions"]) for row in rows]
+
+    async def versions(self, name: str) -> list[asyncpg.Record]:
+        """The versions of ``name``, oldest first (empty if there is no such name)."""
+        return await self._database.fetch("definition_versions", name)
+
     async def _fetchrow(self, connection: Connection | None, name: str,
                         *arguments: Any) -> asyncpg.Record | None:
         if connection is not None:

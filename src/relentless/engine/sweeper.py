@@ -118,3 +118,5 @@ class _Pass:
                                      [wid for wid, _ in self._incidents],
                                      [cause for _, cause in self._incidents])
         await self._transitions.write(connection)
+        if self._retries:
+            await connection.execute(query("notify_ready"))

@@ -84,8 +84,11 @@ class Workers:
         """Give live leases back: each job is ready again at once, no attempt used."""
         keys = [parse_job_id(job_id) for job_id in job_ids]
         known = [key for key in keys if key is not None]
-        rows = await self._context.database.fetch(
-            "release_jobs", self._context.clock.now(), worker, *_key_columns(known))
+        async with self._context.database.transaction() as connection:
+            rows = await connection.fetch(query("release_jobs"), self._context.clock.now(),
+                                          worker, *_key_columns(known))
+            if rows:
+                await connection.execute(query("notify_ready"))
         released = {JobKey(r["workflow_id"], r["step"], r["attempt"]) for r in rows}
         return [Released(job_id, key in released) for job_id, key in zip(job_ids, keys,
                                                                           strict=True)]

@@ -93,6 +93,8 @@ class Workflows:
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
         rows = await connection.fetch(query("start_workflows"), now, *columns)
+        if rows:
+            await connection.execute(query("notify_ready"))
         return {row["id"] for row in rows}
 
     async def cancel(self, workflow_id: int) -> Answer:

@@ -137,7 +137,8 @@ WHERE j.workflow_id = k.workflow_id AND j.step = k.step AND j.attempt = k.attemp
 
 -- name: take_transitions
 -- Moves workflows along one edge each: the history entry, the new position (and
--- context), and the first job of the next step unless the target is a leaf.
+-- context), and the first job of the next step unless the target is a leaf; and
+-- wakes the long-polling leasers once if any job became ready.
 WITH moves AS (
     SELECT * FROM unnest($2::bigint[], $3::integer[], $4::text[], $5::text[],
                          $6::relentless_transition_kind[], $7::text[], $8::integer[],
@@ -160,11 +161,14 @@ WITH moves AS (
         step_started_at = $1, step_deadline = m.step_deadline, updated_at = $1
     FROM moves m
     WHERE w.id = m.workflow_id
+), next_jobs AS (
+    INSERT INTO relentless_jobs (workflow_id, step, attempt, node, operation, manual,
+                                 timeout_ms, state, ready_at)
+    SELECT workflow_id, step + 1, 1, target, operation, manual, timeout_ms, 'ready', $1
+    FROM moves WHERE NOT is_leaf
+    RETURNING 1
 )
-INSERT INTO relentless_jobs (workflow_id, step, attempt, node, operation, manual, timeout_ms,
-                             state, ready_at)
-SELECT workflow_id, step + 1, 1, target, operation, manual, timeout_ms, 'ready', $1
-FROM moves WHERE NOT is_leaf
+SELECT pg_notify('relentless_ready', '') WHERE EXISTS (SELECT FROM next_jobs)
 
 -- name: lock_sweepable
 -- Running workflows whose step deadline passed or whose leased job's lease ran
@@ -258,3 +262,8 @@ FROM relentless_jobs j JOIN relentless_workflows w ON w.id = j.workflow_id
 WHERE j.state = 'ready' AND j.manual
 ORDER BY j.ready_at, j.seq
 LIMIT $1
+
+-- name: notify_ready
+-- Wakes long-polling leasers on every node. At most one per transaction: a NOTIFY
+-- per job would serialise commits on the notification queue's lock.
+SELECT pg_notify('relentless_ready', '')

@@ -1,0 +1,1 @@
+"""The HTTP service: gateway (worker protocol), api (operators) and sweeper roles."""

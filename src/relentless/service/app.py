@@ -1,0 +1,101 @@
+"""The application factory, used alike by ``relentless serve`` and the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from relentless.engine.engine import Engine
+from relentless.service import schemas
+from relentless.service.auth import Tokens, auth_middleware
+from relentless.service.bodies import answer
+from relentless.service.config import Config
+from relentless.service.errors import error_middleware, error_response
+from relentless.service.keys import CONFIG, ENGINE, WAKER
+from relentless.service.openapi import document
+from relentless.service.routes import ROUTES
+from relentless.service.waker import Waker
+from relentless.store.embedded import resolve_dsn
+
+log = logging.getLogger(__name__)
+
+OPENAPI = web.AppKey("openapi", dict)
+DSN = web.AppKey("dsn", str)
+
+
+def create_app(config: Config) -> web.Application:
+    """An application serving ``config.roles``; tokens must be set (see Config.with_tokens)."""
+    if not config.admin_token or not config.worker_token:
+        raise ValueError("create_app needs both tokens; use config.with_tokens()")
+    routes = tuple(route for route in ROUTES if route.role in config.roles)
+    needs = {route.name: route.scope for route in routes if route.scope is not None}
+    app = web.Application(
+        client_max_size=config.max_body_bytes,
+        middlewares=[error_middleware,
+                     auth_middleware(Tokens(config.admin_token, config.worker_token), needs)])
+    app[CONFIG] = config
+    app[WAKER] = Waker()
+    for route in routes:
+        app.router.add_route(route.method, route.path, route.handler, name=route.name)
+    app[OPENAPI] = document(routes)
+    app.router.add_get("/openapi.json", openapi, name="openapi")
+    app.router.add_get("/healthz", healthz, name="healthz")
+    app.router.add_get("/readyz", readyz, name="readyz")
+    app.cleanup_ctx.append(_engine)
+    app.cleanup_ctx.append(_waker)
+    if "sweeper" in config.roles:
+        app.cleanup_ctx.append(_sweeper)
+    return app
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return answer(request.app[OPENAPI])
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return answer(schemas.Health("ok", list(request.app[CONFIG].roles)))
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await request.app[ENGINE].database.fetch("notify_ready")
+    except Exception as exc:
+        return error_response(503, "unavailable", f"the database does not answer: {exc}")
+    return answer(schemas.Health("ready", list(request.app[CONFIG].roles)))
+
+
+async def _engine(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    dsn = await asyncio.to_thread(resolve_dsn, config.dsn, config.data_dir)
+    app[ENGINE] = await Engine.connect(dsn, max_size=config.pool_size)
+    app[DSN] = dsn
+    yield
+    await app[ENGINE].close()
+
+
+async def _waker(app: web.Application) -> AsyncIterator[None]:
+    await app[WAKER].start(app[DSN])
+    yield
+    await app[WAKER].stop()
+
+
+async def _sweeper(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(_sweep_forever(app[ENGINE], app[CONFIG].sweeper_interval_seconds))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _sweep_forever(engine: Engine, interval: float) -> None:
+    """The sweeper role: tick, sleep, repeat; a failed tick is logged and retried."""
+    while True:
+        try:
+            await engine.sweeper.tick()
+        except Exception:
+            log.exception("sweeper tick failed; trying again in %.1fs", interval)
+        await asyncio.sleep(interval)

@@ -1,0 +1,39 @@
+"""Reading request bodies into typed values, and writing typed values as JSON."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+from aiohttp import web
+
+from relentless.service.errors import ApiError
+from relentless.service.keys import CONFIG
+
+T = TypeVar("T")
+
+_encoder = msgspec.json.Encoder()
+
+
+async def read(request: web.Request, kind: type[T]) -> T:
+    """The body as ``kind``; 400 naming the bad field if it is not one."""
+    body = await request.read()
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+
+
+def limit_batch(request: web.Request, count: int, what: str) -> None:
+    """Refuse batches over the configured limit before touching the database."""
+    limit = request.app[CONFIG].max_batch
+    if count > limit:
+        raise ApiError(413, "batch_too_large",
+                       f"{count} {what} in one request; the limit is {limit}")
+
+
+def answer(value: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=_encoder.encode(value),
+                        content_type="application/json")

@@ -1,0 +1,106 @@
+"""Configuration: a TOML file, then environment variables, then flags (last wins)."""
+
+from __future__ import annotations
+
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from relentless.errors import UserError
+
+ROLES = ("gateway", "api", "sweeper")
+DEFAULT_LISTEN = "127.0.0.1:8080"
+
+ENVIRONMENT = {
+    "RELENTLESS_DSN": "dsn",
+    "RELENTLESS_DATA_DIR": "data_dir",
+    "RELENTLESS_LISTEN": "listen",
+    "RELENTLESS_ADMIN_TOKEN": "admin_token",
+    "RELENTLESS_WORKER_TOKEN": "worker_token",
+    "RELENTLESS_ROLES": "roles",
+}
+
+
+class ConfigError(UserError):
+    """The configuration is wrong; the message names the setting and its source."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    dsn: str | None = None
+    data_dir: Path | None = None
+    listen: str = DEFAULT_LISTEN
+    admin_token: str | None = None
+    worker_token: str | None = None
+    roles: tuple[str, ...] = ROLES
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_batch: int = 1_000
+    sweeper_interval_seconds: float = 1.0
+    pool_size: int = 10
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0] or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    def with_tokens(self) -> Config:
+        """Tokens made up for this run where none were configured (printed at start)."""
+        return replace(self, admin_token=self.admin_token or secrets.token_urlsafe(24),
+                       worker_token=self.worker_token or secrets.token_urlsafe(24))
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None,
+                **flags: Any) -> Config:
+    """Defaults, overridden by the TOML file, the environment, then non-None flags."""
+    settings: dict[str, Any] = {}
+    if path is not None:
+        settings.update(_from_file(path))
+    for variable, name in ENVIRONMENT.items():
+        if environ and environ.get(variable):
+            settings[name] = environ[variable]
+    settings.update({name: value for name, value in flags.items() if value is not None})
+    return _build(settings)
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    known = {f.name for f in fields(Config)} - {"extra"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown settings {unknown}; known: {sorted(known)}")
+    if "data_dir" in data:
+        data["data_dir"] = (path.parent / Path(data["data_dir"]).expanduser()).resolve()
+    return data
+
+
+def _build(settings: dict[str, Any]) -> Config:
+    roles = settings.get("roles", ROLES)
+    if isinstance(roles, str):
+        roles = [role.strip() for role in roles.split(",") if role.strip()]
+    wrong = sorted(set(roles) - set(ROLES))
+    if wrong or not roles:
+        raise ConfigError(f"roles {wrong or roles} are not roles; choose from {list(ROLES)}")
+    settings["roles"] = tuple(role for role in ROLES if role in roles)
+    listen = str(settings.get("listen", DEFAULT_LISTEN))
+    _, _, port = listen.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"listen is {listen!r}; write host:port, e.g. 127.0.0.1:8080")
+    if "data_dir" in settings and settings["data_dir"] is not None:
+        settings["data_dir"] = Path(settings["data_dir"]).expanduser()
+    for name in ("max_body_bytes", "max_batch", "pool_size"):
+        if name in settings and (not isinstance(settings[name], int) or settings[name] < 1):
+            raise ConfigError(f"{name} must be a positive whole number, not {settings[name]!r}")
+    return Config(**settings)

@@ -1,0 +1,75 @@
+"""The OpenAPI document, written from the route table and the body types."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from relentless import __version__
+from relentless.service import schemas
+from relentless.service.routes import Route
+
+_REF = "#/components/schemas/{name}"
+_ERRORS = {"400": "Malformed request", "401": "Missing or wrong token",
+           "403": "The token lacks the scope", "404": "Not found",
+           "413": "Body or batch too large", "422": "Invalid definition",
+           "503": "Database unavailable"}
+
+
+def document(routes: tuple[Route, ...]) -> dict[str, Any]:
+    types = {route.request for route in routes if isinstance(route.request, type)}
+    types |= {route.response for route in routes if route.response is not None}
+    types |= {schemas.ErrorResponse, schemas.Health}
+    _, components = msgspec.json.schema_components(sorted(types, key=lambda t: t.__name__),
+                                                   ref_template=_REF)
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    paths["/healthz"] = {"get": _public("Liveness: the process answers")}
+    paths["/readyz"] = {"get": _public("Readiness: the database answers")}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Relentless", "version": __version__},
+        "paths": paths,
+        "components": {"schemas": components, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+def _ref(kind: type) -> dict[str, str]:
+    return {"$ref": _REF.format(name=kind.__name__)}
+
+
+def _json(kind: type) -> dict[str, Any]:
+    return {"application/json": {"schema": _ref(kind)}}
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": route.name, "summary": route.summary, "tags": [route.role],
+        "security": [{"bearer": []}],
+        "responses": {str(route.status): {"description": "Success",
+                                          "content": _json(route.response)}},
+    }
+    operation["responses"].update({code: {"description": text,
+                                          "content": _json(schemas.ErrorResponse)}
+                                   for code, text in _ERRORS.items()})
+    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for name in re.findall(r"{(\w+)}", route.path)]
+    if parameters:
+        operation["parameters"] = parameters
+    if isinstance(route.request, type):
+        operation["requestBody"] = {"required": True, "content": _json(route.request)}
+    elif route.request == "definition":
+        operation["requestBody"] = {"required": True, "content": {
+            "application/yaml": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}}}}
+    return operation
+
+
+def _public(summary: str) -> dict[str, Any]:
+    return {"summary": summary, "responses": {
+        "200": {"description": "OK", "content": _json(schemas.Health)},
+        "503": {"description": "Not ready", "content": _json(schemas.ErrorResponse)}}}
