@@ -12,6 +12,7 @@ from relentless.service import schemas
 from relentless.service.routes import Route
 
 _REF = "#/components/schemas/{name}"
+_STATUS_TEXT = {200: "Success", 201: "Created", 409: "Refused by the workflow's state"}
 _ERRORS = {"400": "Malformed request", "401": "Missing or wrong token",
            "403": "The token lacks the scope", "404": "Not found",
            "413": "Body or batch too large", "422": "Invalid definition",
@@ -50,14 +51,18 @@ def _operation(route: Route) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": route.name, "summary": route.summary, "tags": [route.role],
         "security": [{"bearer": []}],
-        "responses": {str(route.status): {"description": "Success",
-                                          "content": _json(route.response)}},
+        "responses": {str(status): {"description": _STATUS_TEXT.get(status, "Success"),
+                                    "content": _json(route.response)}
+                      for status in route.statuses},
     }
     operation["responses"].update({code: {"description": text,
                                           "content": _json(schemas.ErrorResponse)}
-                                   for code, text in _ERRORS.items()})
+                                   for code, text in _ERRORS.items()
+                                   if code not in operation["responses"]})
     parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                   for name in re.findall(r"{(\w+)}", route.path)]
+    parameters += [{"name": name, "in": "query", "required": False,
+                    "schema": {"type": "string"}} for name in route.query]
     if parameters:
         operation["parameters"] = parameters
     if isinstance(route.request, type):
