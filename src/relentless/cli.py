@@ -15,6 +15,7 @@ from relentless.core.definition import Definition
 from relentless.core.reader import load_definition
 from relentless.core.render import render
 from relentless.errors import DefinitionInvalid, Problem
+from relentless.operator_cli import register as register_operator_commands
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -52,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", metavar="HOST:PORT", help="address to serve on")
     serve.add_argument("--roles", help="comma-separated: gateway,api,sweeper (default: all)")
     serve.set_defaults(run=_serve)
+
+    register_operator_commands(commands, validate=_validate, render=_render)
     return parser
 
 

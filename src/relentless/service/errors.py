@@ -47,7 +47,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except DefinitionInvalid as exc:
         problems = [{"code": p.code, "node": p.node, "field": p.field, "line": p.line,
                      "message": p.message, "hint": p.hint} for p in exc.problems]
-        return error_response(422, "invalid_definition", str(exc).splitlines()[0], problems)
+        count = len(problems)
+        message = f"the definition has {count} problem{'s' if count != 1 else ''}"
+        return error_response(422, "invalid_definition", message, problems)
     except StoreUnavailable as exc:
         log.warning("store unavailable: %s", exc)
         return error_response(503, "unavailable", "the database is unavailable; retry later")
