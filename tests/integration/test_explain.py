@@ -120,14 +120,14 @@ def _starts(s: Stored) -> tuple[Any, ...]:
             [30_000] * 100)
 
 
+FIRST_PAGE = 2**63 - 1
+
 # Realistic parameters of each statement: a batch of 100 keys where it takes a batch.
 ARGUMENTS: dict[str, Callable[[Stored], tuple[Any, ...]]] = {
     "lease_jobs": lambda s: (s.now, fixtures.operations(), 100, WORKER, 30_000),
     "heartbeat_jobs": lambda s: (s.now, WORKER, 30_000, *_keys(s.leased)),
     "release_jobs": lambda s: (s.now, WORKER, *_keys(s.leased)),
     "lock_jobs_for_completion": lambda s: _keys(s.leased),
-    "complete_jobs": lambda s: (s.now, *_keys(s.leased), ["ok"] * len(s.leased),
-                                [None] * len(s.leased)),
     "take_transitions": _moves,
     "lock_sweepable": lambda s: (s.now, 1_000),
     "close_jobs": lambda s: (s.now, *_keys(s.leased), ["expired"] * len(s.leased)),
@@ -145,6 +145,11 @@ ARGUMENTS: dict[str, Callable[[Stored], tuple[Any, ...]]] = {
     "lock_workflow": lambda s: (s.running_id,),
     "open_job_of": lambda s: (s.running_id, 1),
     "cancel_workflow": lambda s: (s.now, s.running_id),
+    "list_workflows": lambda s: (FIRST_PAGE, 50),
+    "list_workflows_by_status": lambda s: ("running", FIRST_PAGE, 50),
+    "list_workflows_by_definition": lambda s: (fixtures.DEFINITION, FIRST_PAGE, 50),
+    "list_workflows_by_status_and_definition": lambda s: (
+        "running", fixtures.DEFINITION, FIRST_PAGE, 50),
 }
 
 

@@ -60,6 +60,8 @@ class CompiledDefinition:
     backoff_multiplier: npt.NDArray[np.float64]
     backoff_max_ms: npt.NDArray[np.int64]
     deadline_ms: npt.NDArray[np.int64]
+    offered: tuple[tuple[str, ...], ...]
+    """Per node, the labels a worker may complete its step with (never the reserved one)."""
 
     @property
     def name(self) -> str:
@@ -72,9 +74,7 @@ class CompiledDefinition:
 
     def offered_labels(self, node: int) -> tuple[str, ...]:
         """Labels a worker may complete ``node``'s step with (never the reserved one)."""
-        row = self.next[node]
-        return tuple(self.label_names[label] for label in np.flatnonzero(row >= 0)
-                     if label != TIMEOUT_LABEL)
+        return self.offered[node]
 
 
 def compile_definition(definition: Definition) -> CompiledDefinition:
@@ -111,5 +111,10 @@ def compile_definition(definition: Definition) -> CompiledDefinition:
         deadline_ms=_column(
             [NO_DEADLINE if node.deadline_ms is None else node.deadline_ms for node in nodes],
             np.int64,
+        ),
+        offered=tuple(
+            tuple(label_names[label] for label in np.flatnonzero(row >= 0)
+                  if label != TIMEOUT_LABEL)
+            for row in next_table
         ),
     )

@@ -116,7 +116,6 @@ class _Batch:
         self._now = now
         self._rows = rows
         self._decided: dict[JobKey, str] = {}
-        self._closed: list[tuple[JobKey, str, str | None]] = []
         self._transitions = Transitions(now)
 
     async def decide(self, connection: Connection, completions: Sequence[Completion],
@@ -173,7 +172,6 @@ class _Batch:
             return rejected(Reason.LABEL_NOT_OFFERED)
         loaded = await self._context.catalog.by_id(row["definition_id"], connection)
         self._decided[key] = completion.label
-        self._closed.append((key, completion.label, by))
         self._transitions.add(loaded, Edge(
             key.workflow, key.step, row["node"], loaded.compiled.node_names[target],
             TransitionKind.MANUAL if by is not None else TransitionKind.COMPLETED,
@@ -181,12 +179,7 @@ class _Batch:
         return ACCEPTED
 
     async def write(self, connection: Connection) -> None:
-        if not self._closed:
-            return
-        keys = [key for key, _, _ in self._closed]
-        await connection.execute(
-            query("complete_jobs"), self._now, *_key_columns(keys),
-            [label for _, label, _ in self._closed], [by for _, _, by in self._closed])
+        """One statement: close the deciding jobs, move the workflows, open next steps."""
         await self._transitions.write(connection)
 
 

@@ -31,6 +31,8 @@ from relentless.engine.transitions import Edge, Transitions
 from relentless.store.database import Connection, query
 
 _ACTIVE = ("running", "incident")
+_NO_CURSOR = 2**63 - 1
+"""The cursor of the first page: every id is below it."""
 
 
 class Workflows:
@@ -47,8 +49,12 @@ class Workflows:
         answers: list[Started | None] = [None] * len(requests)
         fresh: list[tuple[int, LoadedDefinition]] = []
         seen_keys: dict[str, int] = {}
+        resolved: dict[tuple[str, int | None], LoadedDefinition | None] = {}
         for index, request in enumerate(requests):
-            loaded = await self._context.catalog.resolve(request.definition, request.version)
+            wanted = (request.definition, request.version)
+            if wanted not in resolved:  # one look-up per distinct version, not per request
+                resolved[wanted] = await self._context.catalog.resolve(*wanted)
+            loaded = resolved[wanted]
             if loaded is None:
                 known = await self._context.catalog.resolve(request.definition) is not None
                 reason = Reason.UNKNOWN_VERSION if known else Reason.UNKNOWN_DEFINITION
@@ -164,8 +170,19 @@ class Workflows:
     async def page(self, *, status: WorkflowStatus | None = None, definition: str | None = None,
                    limit: int = 100, cursor: int | None = None) -> Page:
         """Workflows newest first, filtered; ``cursor`` is the previous page's next_cursor."""
-        rows = await self._context.database.fetch(
-            "list_workflows", status.value if status else None, definition, cursor, limit)
+        before = cursor if cursor is not None else _NO_CURSOR
+        if status is not None and definition is not None:
+            rows = await self._context.database.fetch(
+                "list_workflows_by_status_and_definition", status.value, definition, before,
+                limit)
+        elif status is not None:
+            rows = await self._context.database.fetch(
+                "list_workflows_by_status", status.value, before, limit)
+        elif definition is not None:
+            rows = await self._context.database.fetch(
+                "list_workflows_by_definition", definition, before, limit)
+        else:
+            rows = await self._context.database.fetch("list_workflows", before, limit)
         workflows = tuple(_workflow(row, ()) for row in rows)
         next_cursor = workflows[-1].id if len(workflows) == limit else None
         return Page(workflows, next_cursor)

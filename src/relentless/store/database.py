@@ -24,6 +24,15 @@ _UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectN
                 asyncpg.InterfaceError)
 
 
+async def _keep_session(connection: Connection) -> None:
+    """Skip asyncpg's reset query on release (a round trip per transaction).
+
+    asyncpg still rolls back an open transaction itself; Relentless takes only
+    transaction-scoped locks and listens on a connection of its own, so there is no
+    session state to reset.
+    """
+
+
 async def _prepare_connection(connection: Connection) -> None:
     """JSON in and out as Python objects, for every connection of the pool."""
     for type_name in ("json", "jsonb"):
@@ -43,7 +52,7 @@ class Database:
         """Open a pool to ``dsn`` and bring the schema up to date."""
         try:
             pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
-                                             init=_prepare_connection)
+                                             init=_prepare_connection, reset=_keep_session)
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
         database = cls(pool)

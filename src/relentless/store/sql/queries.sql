@@ -128,13 +128,6 @@ JOIN relentless_workflows w ON w.id = j.workflow_id
 ORDER BY w.id
 FOR UPDATE OF w, j
 
--- name: complete_jobs
-UPDATE relentless_jobs AS j
-SET state = 'completed', label = k.label, completed_by = k.by, closed_at = $1
-FROM unnest($2::bigint[], $3::integer[], $4::integer[], $5::text[], $6::text[])
-    AS k(workflow_id, step, attempt, label, by)
-WHERE j.workflow_id = k.workflow_id AND j.step = k.step AND j.attempt = k.attempt
-
 -- name: take_transitions
 -- Moves workflows along one edge each: the history entry, the new position (and
 -- context), and the first job of the next step unless the target is a leaf; and
@@ -146,6 +139,14 @@ WITH moves AS (
                          $13::timestamptz[], $14::text[], $15::boolean[], $16::bigint[])
         AS m(workflow_id, step, source, target, kind, label, attempt, by, reason, output,
              is_leaf, step_deadline, operation, manual, timeout_ms)
+), decided AS (
+    -- The job whose completion decided the step (the sweeper and people close
+    -- theirs before moving, so only completions have one to close here).
+    UPDATE relentless_jobs AS j
+    SET state = 'completed', label = m.label, completed_by = m.by, closed_at = $1
+    FROM moves m
+    WHERE m.kind IN ('completed', 'manual')
+      AND j.workflow_id = m.workflow_id AND j.step = m.step AND j.attempt = m.attempt
 ), recorded AS (
     INSERT INTO relentless_history (workflow_id, step, source, target, kind, label, attempt,
                                     at, by, reason, output)
@@ -245,13 +246,36 @@ SELECT workflow_id, step, attempt, node, operation, manual, state, ready_at, hol
 FROM relentless_jobs WHERE workflow_id = $1 ORDER BY step, attempt
 
 -- name: list_workflows
--- Keyset pagination, newest first: $3 is the last id of the previous page.
+-- Keyset pagination, newest first: $1 is the last id of the previous page. One
+-- statement per filter, so that each generic plan can use its own index.
 SELECT w.id, d.name AS definition, d.version, w.idempotency_key, w.node, w.step, w.status,
        w.incident, w.context, w.step_started_at, w.step_deadline, w.created_at, w.updated_at
 FROM relentless_workflows w JOIN relentless_definitions d ON d.id = w.definition_id
-WHERE ($1::relentless_workflow_status IS NULL OR w.status = $1)
-  AND ($2::text IS NULL OR d.name = $2)
-  AND ($3::bigint IS NULL OR w.id < $3)
+WHERE w.id < $1
+ORDER BY w.id DESC
+LIMIT $2
+
+-- name: list_workflows_by_status
+SELECT w.id, d.name AS definition, d.version, w.idempotency_key, w.node, w.step, w.status,
+       w.incident, w.context, w.step_started_at, w.step_deadline, w.created_at, w.updated_at
+FROM relentless_workflows w JOIN relentless_definitions d ON d.id = w.definition_id
+WHERE w.status = $1 AND w.id < $2
+ORDER BY w.id DESC
+LIMIT $3
+
+-- name: list_workflows_by_definition
+SELECT w.id, d.name AS definition, d.version, w.idempotency_key, w.node, w.step, w.status,
+       w.incident, w.context, w.step_started_at, w.step_deadline, w.created_at, w.updated_at
+FROM relentless_workflows w JOIN relentless_definitions d ON d.id = w.definition_id
+WHERE d.name = $1 AND w.id < $2
+ORDER BY w.id DESC
+LIMIT $3
+
+-- name: list_workflows_by_status_and_definition
+SELECT w.id, d.name AS definition, d.version, w.idempotency_key, w.node, w.step, w.status,
+       w.incident, w.context, w.step_started_at, w.step_deadline, w.created_at, w.updated_at
+FROM relentless_workflows w JOIN relentless_definitions d ON d.id = w.definition_id
+WHERE w.status = $1 AND d.name = $2 AND w.id < $3
 ORDER BY w.id DESC
 LIMIT $4
 
