@@ -15,11 +15,15 @@ from relentless.core.definition import Definition
 from relentless.core.reader import load_definition
 from relentless.core.render import render
 from relentless.errors import DefinitionInvalid, Problem
+from relentless.operator_cli import DEFAULT_URL
 from relentless.operator_cli import register as register_operator_commands
 
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+EXIT_UNFINISHED = 3
+"""The demo's workflows did not all end in time."""
+EXIT_INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,7 +59,55 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     register_operator_commands(commands, validate=_validate, render=_render)
+    _add_worker_command(commands)
+    _add_demo_command(commands)
     return parser
+
+
+def _add_worker_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    worker = commands.add_parser(
+        "worker", help="run a worker object found by import path",
+        description="Run a relentless.worker.Worker (or a function returning one) until "
+                    "SIGINT or SIGTERM: it stops leasing, finishes or releases what it "
+                    "holds, and exits 0; a second signal releases running jobs at once.")
+    worker.add_argument("target", metavar="MODULE:OBJECT",
+                        help="e.g. relentless.examples.payment_worker:worker")
+    worker.add_argument("--url", default=os.environ.get("RELENTLESS_URL"),
+                        help="the server (default: $RELENTLESS_URL, else the worker's own, "
+                             "else http://127.0.0.1:8080)")
+    worker.add_argument("--token", default=os.environ.get("RELENTLESS_WORKER_TOKEN"),
+                        help="a worker token (default: $RELENTLESS_WORKER_TOKEN)")
+    worker.add_argument("--name", help="the worker's name in leases (default: host-pid)")
+    worker.add_argument("--concurrency", type=int, help="handlers running at once")
+    worker.add_argument("--batch", type=int, help="most jobs per lease and per completion")
+    worker.add_argument("--lease-seconds", type=float, help="how long a lease lasts")
+    worker.add_argument("--wait-seconds", type=float, help="long poll of a lease request")
+    worker.add_argument("--grace-seconds", type=float,
+                        help="on stop, how long running jobs may take before release")
+    worker.add_argument("--log-level", default="info",
+                        choices=("debug", "info", "warning", "error"))
+    worker.set_defaults(run=_worker)
+
+
+def _add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo", help="run the payment example end to end: database, server and worker",
+        description="Start an embedded PostgreSQL, a server and the example worker in this "
+                    "process, run payment workflows to their ends, and show where each "
+                    "ended and how long it took.")
+    demo.add_argument("--workflows", type=int, default=300, metavar="N",
+                      help="how many workflows to run (default: 300)")
+    demo.add_argument("--data-dir", type=Path,
+                      help="keep the database here (default: a fresh temporary one, removed "
+                           "afterwards)")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the example orders")
+    demo.add_argument("--concurrency", type=int, default=64, help="the worker's concurrency")
+    demo.add_argument("--port", type=int, default=0, help="the server's port (default: any)")
+    demo.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+                      help="give up if the workflows have not all ended by then")
+    demo.add_argument("--keep-running", action="store_true",
+                      help="keep the server and worker up after the summary, until Ctrl-C")
+    demo.set_defaults(run=_demo)
 
 
 def _validate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -122,8 +174,53 @@ def _serve(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     out.write(f"relentless serving {','.join(config.roles)} on http://{config.listen}\n")
     out.flush()
-    web.run_app(create_app(config), host=config.host, port=config.port, print=None)
+    # A client gone mid-request cancels its handler: a long-poll must not lease
+    # jobs for a worker that stopped listening (each would cost an attempt).
+    web.run_app(create_app(config), host=config.host, port=config.port, print=None,
+                handler_cancellation=True)
     return EXIT_OK
+
+
+def _worker(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import asyncio  # noqa: PLC0415 - only the worker needs these
+
+    from relentless.worker import RequestRefused, WorkerConfigError  # noqa: PLC0415
+    from relentless.worker.loading import load_worker  # noqa: PLC0415
+
+    try:
+        worker = load_worker(arguments.target)
+        worker.configure(url=arguments.url or worker.settings.url or DEFAULT_URL,
+                         token=arguments.token, name=arguments.name,
+                         concurrency=arguments.concurrency, batch=arguments.batch,
+                         lease_seconds=arguments.lease_seconds,
+                         wait_seconds=arguments.wait_seconds,
+                         grace_seconds=arguments.grace_seconds)
+    except WorkerConfigError as exc:
+        err.write(f"relentless worker: {exc}\n")
+        return EXIT_USAGE
+    logging.basicConfig(level=arguments.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(worker.run(handle_signals=True))
+    except (WorkerConfigError, RequestRefused) as exc:
+        err.write(f"relentless worker: {exc}\n")
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def _demo(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from relentless.demo import DemoEnd, DemoOptions, DemoProblem, run_demo  # noqa: PLC0415
+
+    try:
+        options = DemoOptions(arguments.workflows, arguments.data_dir, arguments.seed,
+                              arguments.concurrency, arguments.port, arguments.timeout,
+                              arguments.keep_running)
+    except DemoProblem as exc:
+        err.write(f"relentless demo: {exc}\n")
+        return EXIT_USAGE
+    end = run_demo(options, out, err)
+    return {DemoEnd.FINISHED: EXIT_OK, DemoEnd.UNFINISHED: EXIT_UNFINISHED,
+            DemoEnd.INTERRUPTED: EXIT_INTERRUPTED}[end]
 
 
 def _problem_report(path: str, problems: Sequence[Problem]) -> str:

@@ -1,0 +1,381 @@
+"""One run of a worker: lease, perform, complete, heartbeat, and wind down cleanly.
+
+Four loops share the jobs the worker holds: the leaser takes jobs while there is room,
+each job's task runs its handler, the flusher sends completions and releases in
+batches, and the heartbeater extends the leases of jobs held longer than a fraction of
+their lease. A job stays held (and counted against ``concurrency``) until the server
+has answered for it, so a slow or absent server slows leasing down instead of piling
+answers up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from relentless.worker.client import Gateway, GatewayError, RequestRefused, Retry, Unavailable
+from relentless.worker.jobs import Handler, HandlerBug, Job, Result, settle
+from relentless.worker.settings import MAX_BATCH, WorkerSettings
+from relentless.worker.stats import WorkerStats
+
+log = logging.getLogger("relentless.worker")
+
+T = TypeVar("T")
+
+FINAL_FLUSH_SECONDS = 5.0
+"""At least this long to hand back completions and releases when stopping."""
+FORCED_FLUSH_SECONDS = 2.0
+"""How long a forced stop still tries to release what it holds."""
+
+
+class _Forced(Exception):
+    """A second stop request: stop waiting now."""
+
+
+@dataclass(eq=False, slots=True)
+class _Held:
+    """A job the worker holds, from its lease until the server answered for it."""
+
+    job: Job
+    renew_at: float
+    task: asyncio.Task[None] | None = None
+    finishing: bool = False
+    lost: bool = False
+
+
+class Run:
+    """The machinery of one ``Worker.run``; ``stop`` and ``force`` may come at any time."""
+
+    def __init__(self, settings: WorkerSettings, handlers: Mapping[str, Handler],
+                 stats: WorkerStats) -> None:
+        self._settings = settings
+        self._handlers = dict(handlers)
+        self._stats = stats
+        self._held: dict[str, _Held] = {}
+        self._completions: list[tuple[str, Result]] = []
+        self._releases: list[str] = []
+        self._stopping = asyncio.Event()
+        self._forced = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._queued = asyncio.Event()
+        self._full = asyncio.Event()
+        self._closing = False
+        self._gateway: Gateway | None = None
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    def stop(self) -> None:
+        """Stop leasing; finish (or, after the grace, release) what is held; return."""
+        self._stopping.set()
+        self._wake.set()
+
+    def force(self) -> None:
+        """Stop without waiting for running handlers: release everything now."""
+        self.stop()
+        self._forced.set()
+
+    async def serve(self) -> None:
+        settings = self._settings
+        assert settings.url is not None and settings.token is not None
+        retry = Retry(settings.retry_initial_seconds, settings.retry_max_seconds)
+        async with Gateway(settings.url, settings.token, retry=retry,
+                           timeout_seconds=settings.request_timeout_seconds,
+                           stats=self._stats) as gateway:
+            self._gateway = gateway
+            flusher = asyncio.create_task(self._flush_forever(), name="relentless flusher")
+            heart = asyncio.create_task(self._heartbeat_forever(), name="relentless heartbeat")
+            try:
+                await self._lease_until_stopped()
+            finally:
+                self.stop()
+                await self._wind_down(flusher, heart)
+
+    # -- leasing ----------------------------------------------------------------------
+
+    async def _lease_until_stopped(self) -> None:
+        settings = self._settings
+        while not self._stopping.is_set():
+            room = settings.concurrency - len(self._held)
+            if room <= 0:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            try:
+                jobs = await self._unless_forced(self._lease(min(settings.batch, room)))
+            except (Unavailable, _Forced):
+                return
+            self._take(jobs)
+
+    async def _lease(self, count: int) -> list[Job]:
+        """Up to ``count`` jobs. A stop never cuts the poll in flight short: a server
+        that keeps serving a dropped request (aiohttp's default) would lease jobs to a
+        caller no longer listening, and each would cost an attempt when it expired."""
+        settings = self._settings
+        assert self._gateway is not None
+        answer = await self._gateway.post("/v1/jobs/lease", {
+            "worker": settings.name, "operations": sorted(self._handlers), "max_jobs": count,
+            "lease_seconds": settings.lease_seconds, "wait_seconds": settings.wait_seconds,
+        }, extra_seconds=settings.wait_seconds, give_up=self._stopping)
+        return [Job.from_wire(job) for job in answer.get("jobs", ())]
+
+    def _take(self, jobs: list[Job]) -> None:
+        renew_at = _now() + self._settings.lease_seconds * self._settings.heartbeat_fraction
+        for job in jobs:
+            self._stats.leased += 1
+            held = _Held(job, renew_at)
+            self._held[job.job_id] = held
+            if job.operation not in self._handlers:
+                log.error("job %s: no handler for operation %r; releasing it",
+                          job.job_id, job.operation)
+                self._queue_release(held)
+            elif self._stopping.is_set():
+                self._queue_release(held)
+            else:
+                held.task = asyncio.create_task(self._perform(held), name=f"job {job.job_id}")
+
+    # -- performing -------------------------------------------------------------------
+
+    async def _perform(self, held: _Held) -> None:
+        """Run the job's handler and queue its answer; a failure releases the job."""
+        job = held.job
+        try:
+            result = settle(job, await self._handlers[job.operation](job))
+        except asyncio.CancelledError:
+            if held.lost:
+                self._forget(job.job_id)
+            else:
+                self._queue_release(held)
+            raise
+        except HandlerBug as bug:
+            self._stats.handler_bugs += 1
+            log.error("job %s (%s at node %s): handler bug: %s; releasing the job",
+                      job.job_id, job.operation, job.node, bug)
+            await self._release_after_failure(held)
+        except Exception:
+            self._stats.handler_errors += 1
+            log.exception("job %s (%s at node %s): the handler failed; releasing the job",
+                          job.job_id, job.operation, job.node)
+            await self._release_after_failure(held)
+        else:
+            held.finishing = True
+            self._completions.append((job.job_id, result))
+            self._queued_one(len(self._completions))
+
+    async def _release_after_failure(self, held: _Held) -> None:
+        """Release after ``failure_delay_seconds`` (or at a stop): the job is offered
+        again at once when released, and would otherwise fail in a tight loop."""
+        try:
+            await _sleep_unless(self._stopping, self._settings.failure_delay_seconds)
+        finally:
+            self._queue_release(held)
+
+    def _queue_release(self, held: _Held) -> None:
+        held.finishing = True
+        self._releases.append(held.job.job_id)
+        self._queued_one(len(self._releases))
+
+    def _queued_one(self, waiting: int) -> None:
+        self._queued.set()
+        if waiting >= self._settings.batch:
+            self._full.set()
+
+    def _forget(self, job_id: str) -> None:
+        if self._held.pop(job_id, None) is not None:
+            self._wake.set()
+
+    # -- flushing ---------------------------------------------------------------------
+
+    async def _flush_forever(self) -> None:
+        """Send what is queued once a batch is full or ``flush_seconds`` passed."""
+        while True:
+            await self._queued.wait()
+            if not self._closing and not self._full.is_set():
+                await _sleep_unless(self._full, self._settings.flush_seconds)
+            self._queued.clear()
+            self._full.clear()
+            try:
+                await self._flush_once()
+            except Exception:
+                log.exception("flushing completions failed; trying again")
+                await asyncio.sleep(self._settings.retry_initial_seconds)
+            if self._completions or self._releases:
+                self._queued.set()
+                if max(len(self._completions), len(self._releases)) >= self._settings.batch:
+                    self._full.set()
+            elif self._closing:
+                return
+
+    async def _flush_once(self) -> None:
+        batch = self._settings.batch
+        completions, self._completions = self._completions[:batch], self._completions[batch:]
+        releases, self._releases = self._releases[:batch], self._releases[batch:]
+        if completions:
+            await self._complete(completions)
+        if releases:
+            await self._release(releases)
+
+    async def _complete(self, completions: list[tuple[str, Result]]) -> None:
+        assert self._gateway is not None
+        body = {"completions": [_completion(job_id, result) for job_id, result in completions]}
+        try:
+            answer = await self._gateway.post("/v1/jobs/complete", body)
+            for item in answer.get("results", ()):
+                self._count_completion(item)
+        except RequestRefused as exc:
+            log.error("%d completions refused (%s); their jobs are offered again when their "
+                      "leases expire", len(completions), exc)
+        finally:
+            for job_id, _ in completions:
+                self._forget(job_id)
+
+    def _count_completion(self, item: Mapping[str, Any]) -> None:
+        verdict, job_id = item.get("result"), item.get("job_id")
+        if verdict == "accepted":
+            self._stats.accepted += 1
+        elif verdict == "stale":
+            self._stats.stale += 1
+            log.info("job %s: completion stale (the step was decided or its lease "
+                     "expired)", job_id)
+        else:
+            self._stats.rejected += 1
+            log.error("job %s: completion rejected: %s", job_id, item.get("reason"))
+
+    async def _release(self, job_ids: list[str]) -> None:
+        assert self._gateway is not None
+        body = {"worker": self._settings.name, "job_ids": job_ids}
+        try:
+            await self._gateway.post("/v1/jobs/release", body)
+            self._stats.released += len(job_ids)
+        except RequestRefused as exc:
+            log.error("releasing %d jobs refused (%s); they are offered again when their "
+                      "leases expire", len(job_ids), exc)
+        finally:
+            for job_id in job_ids:
+                self._forget(job_id)
+
+    # -- heartbeats -------------------------------------------------------------------
+
+    async def _heartbeat_forever(self) -> None:
+        """Extend each lease once ``heartbeat_fraction`` of it has passed."""
+        settings = self._settings
+        interval = max(0.02, settings.lease_seconds * settings.heartbeat_fraction / 2)
+        while True:
+            await asyncio.sleep(interval)
+            due = [held for held in self._held.values()
+                   if not held.lost and held.renew_at <= _now()]
+            for start in range(0, len(due), MAX_BATCH):
+                try:
+                    await self._heartbeat(due[start:start + MAX_BATCH])
+                except GatewayError as exc:
+                    log.warning("heartbeat failed: %s", exc)
+                except Exception:
+                    log.exception("heartbeat failed")
+
+    async def _heartbeat(self, due: list[_Held]) -> None:
+        settings = self._settings
+        assert self._gateway is not None
+        sent = _now()
+        answer = await self._gateway.post("/v1/jobs/heartbeat", {
+            "worker": settings.name, "job_ids": [held.job.job_id for held in due],
+            "lease_seconds": settings.lease_seconds,
+        }, deadline=sent + settings.lease_seconds * (1 - settings.heartbeat_fraction))
+        for item in answer.get("results", ()):
+            held = self._held.get(str(item.get("job_id")))
+            if held is None:
+                continue
+            if item.get("extended"):
+                self._stats.leases_extended += 1
+                held.renew_at = sent + settings.lease_seconds * settings.heartbeat_fraction
+            elif not held.finishing:
+                self._lose(held)
+
+    def _lose(self, held: _Held) -> None:
+        """The lease is gone (expired, or the attempt timed out): the handler's answer
+        would be stale, so stop it; the engine offers the step again."""
+        held.lost = True
+        self._stats.leases_lost += 1
+        log.warning("job %s: lease lost (expired or timed out); cancelling its handler",
+                    held.job.job_id)
+        if held.task is not None:
+            held.task.cancel()
+        else:
+            self._forget(held.job.job_id)
+
+    # -- stopping ---------------------------------------------------------------------
+
+    async def _wind_down(self, flusher: asyncio.Task[None], heart: asyncio.Task[None]) -> None:
+        """Let running handlers finish within the grace, release the rest, hand back all."""
+        running = [held.task for held in self._held.values()
+                   if held.task is not None and not held.task.done()]
+        if running:
+            log.info("stopping: waiting up to %gs for %d running jobs (stop again to release "
+                     "them now)", self._settings.grace_seconds, len(running))
+            with contextlib.suppress(_Forced):
+                await self._unless_forced(asyncio.wait(running,
+                                                       timeout=self._settings.grace_seconds))
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+        for held in list(self._held.values()):
+            if held.lost:
+                self._forget(held.job.job_id)
+            elif not held.finishing:  # cancelled before it ever ran
+                self._queue_release(held)
+        self._closing = True
+        self._queued.set()
+        try:
+            await self._hand_back(flusher)
+        finally:
+            for task in (flusher, heart):
+                task.cancel()
+            await asyncio.gather(flusher, heart, return_exceptions=True)
+
+    async def _hand_back(self, flusher: asyncio.Task[None]) -> None:
+        """Let the flusher send what is left: a while, or briefly once forced."""
+        if not self._forced.is_set():
+            with contextlib.suppress(_Forced, TimeoutError):
+                await self._unless_forced(asyncio.wait_for(asyncio.shield(flusher), max(
+                    FINAL_FLUSH_SECONDS, self._settings.grace_seconds)))
+        if not flusher.done() and self._forced.is_set():
+            await asyncio.wait({flusher}, timeout=FORCED_FLUSH_SECONDS)
+        if not flusher.done():
+            log.warning("stopped with %d jobs not handed back; the server offers them again "
+                        "when their leases expire", len(self._held))
+
+    async def _unless_forced(self, awaitable: Awaitable[T]) -> T:
+        """``awaitable``'s result, or _Forced (and it is cancelled) once force() is called."""
+        task = asyncio.ensure_future(awaitable)
+        forced = asyncio.ensure_future(self._forced.wait())
+        try:
+            done, _ = await asyncio.wait({task, forced}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            task.cancel()
+            raise
+        finally:
+            forced.cancel()
+        if task in done:
+            return task.result()
+        task.cancel()
+        raise _Forced
+
+
+def _completion(job_id: str, result: Result) -> dict[str, Any]:
+    item: dict[str, Any] = {"job_id": job_id, "label": result.label}
+    if result.output is not None:
+        item["output"] = result.output
+    return item
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+async def _sleep_unless(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)
