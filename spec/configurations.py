@@ -1,0 +1,216 @@
+"""The small worlds the checker explores, and the actions enabled in each state.
+
+Bounds (clock, steps, keys) keep every world finite; within them every action a
+client could send is enabled, including the stale, repeated and malformed ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from spec.actions import (
+    Action,
+    Advance,
+    Cancel,
+    Complete,
+    CompleteManual,
+    Crash,
+    Heartbeat,
+    Lease,
+    Move,
+    Publish,
+    Release,
+    Start,
+    Sweep,
+)
+from spec.graph import RESERVED_LABEL, Graph, Node
+from spec.state import JobState, State, Status
+
+UNOFFERED_LABEL = "bogus"
+"""A label no node offers, to exercise the rejection."""
+
+
+def order_graph(version: int = 1) -> Graph:
+    """Fetch with retries (a ``retry`` self-loop, a ``timeout`` route to a manual
+    review), ship with a deadline and no timeout route (so it can become an incident),
+    and two leaves. Version 2 allows a single fetch attempt."""
+    attempts = 2 if version == 1 else 1
+    fetch_edges = {"ok": "ship", "retry": "fetch", RESERVED_LABEL: "review"}
+    return Graph(
+        name="order",
+        version=version,
+        start="fetch",
+        nodes={
+            "fetch": Node("fetch", fetch_edges, timeout=2, attempts=attempts, backoff=1),
+            "ship": Node("ship", {"done": "done"}, timeout=2, attempts=1, deadline=3),
+            "review": Node("review", {"approve": "ship", "reject": "failed"}, manual=True),
+            "done": Node(),
+            "failed": Node(),
+        },
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Configuration:
+    """One bounded world: what exists up front, who acts, and how far to look.
+
+    ``workers`` lease jobs; ``rivals`` never lease but heartbeat and release jobs
+    they do not hold (a restarted worker under a new name), which covers the
+    non-holder answers without doubling the states by who holds what.
+    """
+
+    name: str
+    graphs: tuple[Graph, ...]
+    later: tuple[Graph, ...] = ()
+    keys: tuple[str, ...] = ("a",)
+    started: tuple[str, ...] = ()
+    workers: tuple[str, ...] = ("w1", "w2")
+    rivals: tuple[str, ...] = ()
+    lease_ticks: tuple[int, ...] = (2,)
+    max_jobs: int = 1
+    max_clock: int = 4
+    max_step: int = 3
+    move_targets: tuple[str, ...] = ()
+    people: tuple[str, ...] = ("ops",)
+    crash: bool = True
+    cancel: bool = True
+    sweep_each: bool = True
+    operations: frozenset[str] = field(default_factory=frozenset)
+
+    def within_bounds(self, state: State) -> bool:
+        """Whether to explore on from ``state`` (it is checked either way)."""
+        steps = (w.step for w in state.store.workflows)
+        return state.clock <= self.max_clock and all(s <= self.max_step for s in steps)
+
+    def describe(self) -> dict[str, object]:
+        """The bounds, for the report."""
+        return {
+            "name": self.name,
+            "definitions": [f"{g.name} v{g.version}" for g in (*self.graphs, *self.later)],
+            "workflows": len({*self.keys, *self.started}),
+            "started_up_front": list(self.started),
+            "workers": list(self.workers),
+            "rivals": list(self.rivals),
+            "max_clock": self.max_clock,
+            "max_step": self.max_step,
+            "lease_ticks": list(self.lease_ticks),
+            "max_jobs": self.max_jobs,
+            "move_targets": list(self.move_targets),
+            "crash": self.crash,
+            "cancel": self.cancel,
+            "sweep": "each workflow" if self.sweep_each else "all at once",
+        }
+
+
+def enabled(config: Configuration, state: State) -> Iterator[Action[object]]:
+    """Every action worth trying in ``state``, in a fixed order."""
+    yield from _starts_and_publishes(config, state)
+    yield from _worker_actions(config, state)
+    yield from _person_actions(config, state)
+    if state.clock < config.max_clock:
+        yield Advance(1)
+    yield from _sweeps(config, state)
+    if config.crash:
+        yield Crash()
+
+
+def _sweeps(config: Configuration, state: State) -> Iterator[Action[object]]:
+    if not config.sweep_each:
+        yield Sweep()
+        return
+    for workflow in state.store.workflows:
+        if workflow.status is Status.RUNNING:
+            yield Sweep(workflow.id)
+
+
+def _starts_and_publishes(config: Configuration, state: State) -> Iterator[Action[object]]:
+    for key in config.keys:
+        yield Start(config.graphs[0].name, key=key)
+    published = set(state.store.definitions)
+    for graph in config.later:
+        if graph not in published:
+            yield Publish(graph)
+
+
+def _operations(config: Configuration, state: State) -> frozenset[str]:
+    if config.operations:
+        return config.operations
+    return frozenset().union(*(g.operations for g in state.store.definitions))
+
+
+def _worker_actions(config: Configuration, state: State) -> Iterator[Action[object]]:
+    store = state.store
+    operations = _operations(config, state)
+    for worker in config.workers:
+        for ticks in config.lease_ticks:
+            yield Lease(worker, operations, config.max_jobs, ticks)
+    for job in store.jobs:
+        workflow = store.workflow(job.workflow)
+        assert workflow is not None
+        labels = store.graph_of(workflow).node(job.node).labels
+        output = {"at": state.clock}
+        odd = (UNOFFERED_LABEL, RESERVED_LABEL) if job.is_open else ()
+        for label in (*labels, *odd):
+            yield Complete(job.id, label, output)
+        if job.state is not JobState.LEASED:
+            continue
+        for worker in (*config.workers, *config.rivals):
+            for ticks in config.lease_ticks:
+                yield Heartbeat(worker, (job.id,), ticks)
+            yield Release(worker, (job.id,))
+
+
+def _person_actions(config: Configuration, state: State) -> Iterator[Action[object]]:
+    store = state.store
+    for job in store.jobs:
+        if not job.manual:
+            continue
+        workflow = store.workflow(job.workflow)
+        assert workflow is not None
+        for label in store.graph_of(workflow).node(job.node).labels:
+            for person in config.people:
+                yield CompleteManual(job.id, label, person)
+    for workflow in store.workflows:
+        if config.cancel:
+            yield Cancel(workflow.id)
+        for node in config.move_targets:
+            yield Move(workflow.id, node, config.people[0], "by hand")
+
+
+def quick_graph() -> Graph:
+    """A faster graph for several workflows at once: one-tick attempts (two of them, a
+    ``retry`` self-loop, a ``timeout`` route), then a check with a deadline and no
+    timeout route, and a leaf."""
+    work_edges = {"ok": "done", "retry": "work", RESERVED_LABEL: "check"}
+    return Graph(
+        name="quick",
+        version=1,
+        start="work",
+        nodes={
+            "work": Node("work", work_edges, timeout=1, attempts=2, backoff=0),
+            "check": Node("check", {"done": "done"}, timeout=1, attempts=1, deadline=2),
+            "done": Node(),
+        },
+    )
+
+
+def configurations(scope: str = "full") -> tuple[Configuration, ...]:
+    """The worlds to explore: ``full`` for the report, ``small`` for quick tests."""
+    small = scope == "small"
+    v1, v2, quick = order_graph(1), order_graph(2), quick_graph()
+    one = Configuration(
+        "one-workflow", (v1,), later=(v2,), rivals=("w2",), workers=("w1",),
+        max_clock=3 if small else 4, max_step=2 if small else 3,
+    )  # fmt: skip
+    people = Configuration(
+        "people", (v1,), started=("a",), rivals=("w2",), workers=("w1",),
+        max_clock=2 if small else 3, max_step=2 if small else 3,
+        move_targets=("fetch", "review", "done"),
+    )  # fmt: skip
+    two = Configuration(
+        "two-workflows", (quick,), started=("a", "b"), rivals=("w2",), workers=("w1",),
+        max_jobs=2, max_clock=1 if small else 2, max_step=2, cancel=False, crash=False,
+        sweep_each=False,
+    )  # fmt: skip
+    return (one, people, two)

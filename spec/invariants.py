@@ -1,0 +1,346 @@
+"""The guarantees, each a named predicate over a state or over one transition.
+
+A predicate returns None when its guarantee holds and a short description of the
+first breach otherwise. Trace properties read the ghost record (what clients were
+told), so they too are checked state by state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from spec.actions import Action, Complete, CompleteManual, Start
+from spec.answers import Answer, Started, Verdict
+from spec.graph import RESERVED_LABEL, Graph
+from spec.state import (
+    Ack,
+    Job,
+    JobState,
+    State,
+    Status,
+    Store,
+    Transition,
+    TransitionKind,
+    Workflow,
+)
+
+StatePredicate = Callable[[State], str | None]
+TransitionPredicate = Callable[[State, Action[object], object, State], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Invariant:
+    """A named guarantee; ``doc`` says it in plain words."""
+
+    name: str
+    doc: str
+
+
+def _jobs_of(store: Store, workflow: Workflow) -> Iterator[Job]:
+    return (j for j in store.jobs if j.workflow == workflow.id)
+
+
+def _first(problems: Iterator[str]) -> str | None:
+    return next(problems, None)
+
+
+# -- state invariants -----------------------------------------------------------------
+
+
+def at_most_one_open_step(state: State) -> str | None:
+    """A running workflow has at most one open job, and it is for its current step and
+    node; a workflow that is not running has none."""
+    return _first(_open_step_problems(state.store))
+
+
+def _open_step_problems(store: Store) -> Iterator[str]:
+    for workflow in store.workflows:
+        open_jobs = store.open_jobs(workflow.id)
+        if workflow.status is not Status.RUNNING and open_jobs:
+            yield f"workflow {workflow.id} is {workflow.status} with open job {open_jobs[0].id}"
+        if len(open_jobs) > 1:
+            yield f"workflow {workflow.id} has open jobs {[j.id for j in open_jobs]}"
+        for job in open_jobs:
+            if (job.step, job.node) != (workflow.step, workflow.node):
+                yield f"open job {job.id} is for step {job.step} at {job.node}, not the current one"
+
+
+def steps_follow_completions(state: State) -> str | None:
+    """The job for step k+1 exists only once step k is decided and recorded: steps are
+    numbered by the history, and no job is older than the decision before its step."""
+    return _first(_step_order_problems(state.store))
+
+
+def _step_order_problems(store: Store) -> Iterator[str]:
+    for workflow in store.workflows:
+        if workflow.step != len(workflow.history) + 1:
+            taken = len(workflow.history)
+            yield f"workflow {workflow.id} is at step {workflow.step} after {taken} transitions"
+        for job in _jobs_of(store, workflow):
+            if job.step > workflow.step:
+                yield f"job {job.id} is for step {job.step}, beyond the workflow's step"
+            elif job.step > 1 and job.ready_at < workflow.history[job.step - 2].at:
+                yield f"job {job.id} was ready before step {job.step - 1} was decided"
+
+
+def history_is_a_path(state: State) -> str | None:
+    """A history walks the definition's graph from its start node: each entry leaves the
+    node the previous one reached, along an edge carrying its label (the engine's own
+    `timeout` label only where the node routes it), or is a person's recorded move; the
+    workflow stands where its history ends, and it is completed exactly at a leaf."""
+    store = state.store
+    for workflow in store.workflows:
+        problem = _path_problem(store, store.graph_of(workflow), workflow)
+        if problem:
+            return f"workflow {workflow.id}: {problem}"
+    return None
+
+
+def _path_problem(store: Store, graph: Graph, workflow: Workflow) -> str | None:
+    here = graph.start
+    for number, edge in enumerate(workflow.history, start=1):
+        if edge.step != number or edge.source != here:
+            return f"entry {number} leaves {edge.source} at step {edge.step}, expected {here}"
+        problem = _edge_problem(store, graph, edge)
+        if problem:
+            return f"entry {number} ({edge.source} -> {edge.target}): {problem}"
+        here = edge.target
+    if workflow.node != here:
+        return f"stands at {workflow.node} but its history ends at {here}"
+    at_leaf = graph.node(here).is_leaf
+    if at_leaf != (workflow.status is Status.COMPLETED):
+        return f"is {workflow.status} at {here} (leaf: {at_leaf})"
+    return None
+
+
+def _edge_problem(store: Store, graph: Graph, edge: Transition) -> str | None:
+    if edge.target not in graph.nodes:
+        return "target is not a node"
+    if edge.kind is TransitionKind.MOVED:
+        return None if edge.by else "a move without who made it"
+    if edge.label is None or graph.node(edge.source).on.get(edge.label) != edge.target:
+        return f"no edge labelled {edge.label!r}"
+    if (edge.label == RESERVED_LABEL) != (edge.kind is TransitionKind.TIMEOUT):
+        return f"a {edge.kind} transition labelled {edge.label!r}"
+    return None if edge.kind is TransitionKind.TIMEOUT else _decider_problem(store, edge)
+
+
+def _decider_problem(store: Store, edge: Transition) -> str | None:
+    job = store.job(edge.job) if edge.job is not None else None
+    if job is None or job.state is not JobState.COMPLETED or job.label != edge.label:
+        return f"job {edge.job} did not complete with {edge.label!r}"
+    if job.manual != (edge.kind is TransitionKind.MANUAL):
+        return f"job {job.id} (manual: {job.manual}) recorded as {edge.kind}"
+    return None
+
+
+def first_acceptance_decides(state: State) -> str | None:
+    """Each step is decided once: at most one (job, label) is ever accepted for it, and
+    the job that decides a step is its newest attempt, never a superseded one."""
+    decided: dict[tuple[int, int], Ack] = {}
+    store = state.store
+    for ack in sorted(state.ghost.acks, key=lambda a: (a.job, a.label)):
+        job = store.job(ack.job)
+        if job is None:
+            return f"accepted unknown job {ack.job}"
+        earlier = decided.setdefault((job.workflow, job.step), ack)
+        if earlier != ack:
+            return f"step {job.step} of workflow {job.workflow} accepted both {earlier} and {ack}"
+        newer = [j.id for j in store.jobs if (j.workflow, j.step) == (job.workflow, job.step)]
+        if max(newer) != job.id:
+            return f"job {job.id} decided step {job.step} although job {max(newer)} superseded it"
+    return None
+
+
+def nothing_accepted_is_lost(state: State) -> str | None:
+    """Every completion a client was told is accepted is in the durable history, as the
+    decision of its step, with its job marked completed under that label."""
+    store = state.store
+    for ack in state.ghost.acks:
+        job = store.job(ack.job)
+        workflow = store.workflow(job.workflow) if job is not None else None
+        if job is None or workflow is None:
+            return f"accepted job {ack.job} no longer exists"
+        if job.state is not JobState.COMPLETED or job.label != ack.label:
+            return f"accepted job {ack.job} ({ack.label!r}) is {job.state} with {job.label!r}"
+        entry = workflow.history[job.step - 1] if job.step <= len(workflow.history) else None
+        if entry is None or (entry.job, entry.label) != (ack.job, ack.label):
+            return f"accepted job {ack.job} ({ack.label!r}) is missing from the history"
+    return None
+
+
+def versions_are_pinned(state: State) -> str | None:
+    """A workflow runs on the definition version it started with, and a published
+    version never changes."""
+    store = state.store
+    for pin in state.ghost.pins:
+        workflow = store.workflow(pin.workflow)
+        if workflow is None or (workflow.definition, workflow.version) != (
+            pin.definition,
+            pin.version,
+        ):
+            return f"workflow {pin.workflow} left {pin.definition} v{pin.version}"
+    for graph in state.ghost.published:
+        if store.graph(graph.name, graph.version) != graph:
+            return f"published {graph.name} v{graph.version} changed"
+    return None
+
+
+def always_a_way_forward(state: State) -> str | None:
+    """Nothing waits forever unseen: a running workflow always has an open job (ready now
+    or later, leased until a finite expiry, or a manual step listed for people), and a
+    workflow without one is an incident that names its cause."""
+    store = state.store
+    for workflow in store.workflows:
+        has_job = store.open_job(workflow.id) is not None
+        if workflow.status is Status.RUNNING and not has_job:
+            return f"workflow {workflow.id} is running with no open job"
+        if workflow.status is Status.INCIDENT and workflow.incident is None:
+            return f"workflow {workflow.id} is an incident without a cause"
+    return None
+
+
+def leases_respect_timeouts(state: State) -> str | None:
+    """A lease has a holder and never outlives its attempt's timeout, so the sweeper
+    always gets the job back; manual steps are never leased to workers."""
+    store = state.store
+    for job in store.jobs:
+        if job.state is not JobState.LEASED:
+            continue
+        if job.manual:
+            return f"manual job {job.id} is leased to {job.holder}"
+        if job.holder is None or job.leased_at is None or job.expires_at is None:
+            return f"leased job {job.id} lacks a holder or an expiry"
+        workflow = store.workflow(job.workflow)
+        assert workflow is not None
+        cap = job.leased_at + store.graph_of(workflow).node(job.node).timeout
+        if job.expires_at > cap:
+            return f"job {job.id}'s lease runs to {job.expires_at}, past its timeout at {cap}"
+    return None
+
+
+# -- transition invariants ------------------------------------------------------------
+
+
+def _completion(action: Action[object], store: Store) -> tuple[int, str] | None:
+    """The (job, label) an action completes, when it goes the job's own way (worker or
+    person); a completion through the wrong path is rejected before anything else."""
+    if not isinstance(action, Complete | CompleteManual):
+        return None
+    job = store.job(action.job)
+    if job is not None and job.manual != isinstance(action, CompleteManual):
+        return None
+    return action.job, action.label
+
+
+def repeats_are_idempotent(
+    before: State, action: Action[object], answer: object, after: State
+) -> str | None:
+    """Repeating an accepted completion (same job, same label, same path) is answered
+    accepted again and changes nothing, whatever output it carries."""
+    if not isinstance(action, Complete | CompleteManual):
+        return None
+    sent = _completion(action, before.store)
+    if sent is None or Ack(*sent) not in before.ghost.acks:
+        return None
+    if not isinstance(answer, Answer) or answer.verdict is not Verdict.ACCEPTED:
+        return f"a repeated accepted completion was answered {answer}"
+    return None if after.store == before.store else "a repeated completion changed the state"
+
+
+def refusals_change_nothing(
+    before: State, action: Action[object], answer: object, after: State
+) -> str | None:
+    """A stale or rejected request changes nothing: a late completion of a decided,
+    superseded or cancelled step is a no-op, and so is a refused operator action."""
+    if after.store is before.store:
+        return None
+    refused = isinstance(answer, Answer) and answer.verdict is not Verdict.ACCEPTED
+    if refused and after.store != before.store:
+        return f"{action} was answered {answer} yet changed the state"
+    return None
+
+
+def only_the_open_job_decides(
+    before: State, action: Action[object], answer: object, after: State
+) -> str | None:
+    """A first accepted completion comes from the open job of a running workflow's
+    current step, with a label its node offers, and advances that workflow one step."""
+    accepted = isinstance(answer, Answer) and answer.verdict is Verdict.ACCEPTED
+    sent = _completion(action, before.store) if accepted else None
+    if sent is None or Ack(*sent) in before.ghost.acks:
+        return None
+    job_id, label = sent
+    job = before.store.job(job_id)
+    workflow = before.store.workflow(job.workflow) if job is not None else None
+    if job is None or workflow is None:
+        return f"accepted unknown job {job_id}"
+    current = workflow.status is Status.RUNNING and job.is_open and job.step == workflow.step
+    offered = label in before.store.graph_of(workflow).node(job.node).labels
+    if not (current and offered):
+        return f"accepted job {job_id} with {label!r} (current: {current}, offered: {offered})"
+    moved = after.store.workflow(workflow.id)
+    if moved is None or moved.step != workflow.step + 1:
+        return f"accepting job {job_id} did not advance workflow {workflow.id} by one step"
+    return None
+
+
+def keys_start_once(
+    before: State, action: Action[object], answer: object, after: State
+) -> str | None:
+    """A start with a key already used returns the workflow first started with it and
+    creates nothing."""
+    if not isinstance(action, Start) or action.key is None:
+        return None
+    known = next((w for w in before.store.workflows if w.key == action.key), None)
+    if known is None:
+        return None
+    if not isinstance(answer, Started) or (answer.workflow, answer.created) != (known.id, False):
+        return f"a repeated key {action.key!r} was answered {answer}"
+    return None if after.store == before.store else "a repeated key changed the state"
+
+
+STATE_INVARIANTS: tuple[StatePredicate, ...] = (
+    at_most_one_open_step,
+    steps_follow_completions,
+    history_is_a_path,
+    first_acceptance_decides,
+    nothing_accepted_is_lost,
+    versions_are_pinned,
+    always_a_way_forward,
+    leases_respect_timeouts,
+)
+
+TRANSITION_INVARIANTS: tuple[TransitionPredicate, ...] = (
+    repeats_are_idempotent,
+    refusals_change_nothing,
+    only_the_open_job_decides,
+    keys_start_once,
+)
+
+
+def catalogue() -> tuple[Invariant, ...]:
+    """Every invariant by name, with its docstring as the plain-words guarantee."""
+    predicates = (*STATE_INVARIANTS, *TRANSITION_INVARIANTS)
+    return tuple(Invariant(p.__name__, " ".join((p.__doc__ or "").split())) for p in predicates)
+
+
+def state_violation(state: State) -> tuple[str, str] | None:
+    """The first broken state invariant, as (name, description)."""
+    for predicate in STATE_INVARIANTS:
+        problem = predicate(state)
+        if problem is not None:
+            return predicate.__name__, problem
+    return None
+
+
+def transition_violation(
+    before: State, action: Action[object], answer: object, after: State
+) -> tuple[str, str] | None:
+    """The first broken transition invariant, as (name, description)."""
+    for predicate in TRANSITION_INVARIANTS:
+        problem = predicate(before, action, answer, after)
+        if problem is not None:
+            return predicate.__name__, problem
+    return None

@@ -1,0 +1,468 @@
+"""The protocol's rules as pure functions: a state and a request in, a state and an answer out.
+
+Each public method of ``Rules`` is one transaction. The small hooks below the public
+methods are the seams the mutants in ``spec.mutants`` override.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from types import MappingProxyType
+
+from spec.answers import (
+    ACCEPTED,
+    STALE,
+    Answer,
+    InvalidRequest,
+    LeasedJob,
+    LeaseExtension,
+    Reason,
+    Released,
+    Started,
+    SweepOutcome,
+    Swept,
+    Verdict,
+    rejected,
+)
+from spec.graph import RESERVED_LABEL, Graph, Node
+from spec.state import (
+    ACTIVE_STATUSES,
+    JSON,
+    Job,
+    JobState,
+    State,
+    Status,
+    Store,
+    TimeoutCause,
+    Transition,
+    TransitionKind,
+    Workflow,
+    canonical,
+)
+
+
+def merged(context_json: str, output: Mapping[str, JSON] | None) -> str:
+    """The context with the output's top-level keys written over it."""
+    if not output:
+        return context_json
+    context: dict[str, JSON] = json.loads(context_json)
+    return canonical({**context, **output})
+
+
+class Rules:
+    """The correct protocol; subclasses (mutants) break it on purpose."""
+
+    # -- definitions and workflows ------------------------------------------------
+
+    def publish(self, state: State, graph: Graph) -> tuple[State, Answer]:
+        """Add a definition version; an existing version can only be re-sent unchanged."""
+        store = state.store
+        existing = store.graph(graph.name, graph.version)
+        if existing is not None:
+            return state, ACCEPTED if existing == graph else rejected(Reason.VERSION_EXISTS)
+        store = replace(store, definitions=(*store.definitions, graph))
+        return state.with_store(store), ACCEPTED
+
+    def start(
+        self,
+        state: State,
+        definition: str,
+        version: int | None,
+        key: str | None,
+        context: Mapping[str, JSON] | None,
+    ) -> tuple[State, Started]:
+        """Create a running workflow at the start node, unless ``key`` was seen before."""
+        store = state.store
+        known = next((w for w in store.workflows if key is not None and w.key == key), None)
+        if known is not None:
+            return state, Started(Verdict.ACCEPTED, known.id, known.version, created=False)
+        graph = store.graph(definition, version)
+        if graph is None:
+            known_name = store.graph(definition) is not None
+            missing = Reason.UNKNOWN_VERSION if known_name else Reason.UNKNOWN_DEFINITION
+            return state, Started(Verdict.REJECTED, reason=missing)
+        workflow = Workflow(
+            id=len(store.workflows) + 1,
+            definition=graph.name,
+            version=graph.version,
+            key=key,
+            node=graph.start,
+            step=1,
+            status=Status.RUNNING,
+            step_started_at=state.clock,
+            context_json=canonical(context or {}),
+        )
+        store = self.enter(store, workflow, state.clock)
+        return state.with_store(store), Started(
+            Verdict.ACCEPTED, workflow.id, graph.version, created=True
+        )
+
+    # -- the worker protocol ------------------------------------------------------
+
+    def lease(
+        self,
+        state: State,
+        worker: str,
+        operations: Iterable[str],
+        max_jobs: int,
+        lease_ticks: int,
+    ) -> tuple[State, tuple[LeasedJob, ...]]:
+        """Lease up to ``max_jobs`` ready jobs, oldest ready first, then by job id."""
+        if max_jobs < 1 or lease_ticks < 1:
+            raise InvalidRequest("max_jobs and lease_ticks must be >= 1")
+        wanted = frozenset(operations)
+        ready = [j for j in state.store.jobs if self.leasable(j, wanted, state.clock)]
+        ready.sort(key=lambda j: (j.ready_at, j.id))
+        store, leases = state.store, []
+        for job in ready[:max_jobs]:
+            store, lease = self.grant(store, job, worker, state.clock, lease_ticks)
+            leases.append(lease)
+        return state.with_store(store), tuple(leases)
+
+    def complete(
+        self, state: State, job_id: int, label: str, output: Mapping[str, JSON] | None
+    ) -> tuple[State, Answer]:
+        """A worker's completion: accepted, stale, or rejected with a reason."""
+        job = state.store.job(job_id)
+        if job is None:
+            return state, rejected(Reason.UNKNOWN_JOB)
+        if label == RESERVED_LABEL:
+            return state, rejected(Reason.RESERVED_LABEL)
+        if job.manual:
+            return state, rejected(Reason.MANUAL_STEP)
+        return self.decide(state, job, label, output, None)
+
+    def complete_manual(
+        self,
+        state: State,
+        job_id: int,
+        label: str,
+        by: str,
+        output: Mapping[str, JSON] | None,
+    ) -> tuple[State, Answer]:
+        """A person's completion of a manual step, recorded with who did it."""
+        job = state.store.job(job_id)
+        if job is None:
+            return state, rejected(Reason.UNKNOWN_JOB)
+        if label == RESERVED_LABEL:
+            return state, rejected(Reason.RESERVED_LABEL)
+        if not job.manual:
+            return state, rejected(Reason.NOT_MANUAL)
+        return self.decide(state, job, label, output, by)
+
+    def heartbeat(
+        self, state: State, worker: str, jobs: Iterable[int], lease_ticks: int
+    ) -> tuple[State, tuple[LeaseExtension, ...]]:
+        """Extend the live leases ``worker`` holds, never past the attempt's timeout."""
+        if lease_ticks < 1:
+            raise InvalidRequest("lease_ticks must be >= 1")
+        store, answers = state.store, []
+        for job_id in jobs:
+            job = store.job(job_id)
+            if job is None or not self.holds(job, worker, state.clock):
+                answers.append(LeaseExtension(job_id, extended=False))
+                continue
+            store, expiry = self.extend(store, job, state.clock, lease_ticks)
+            answers.append(LeaseExtension(job_id, extended=True, expires_at=expiry))
+        return state.with_store(store), tuple(answers)
+
+    def release(
+        self, state: State, worker: str, jobs: Iterable[int]
+    ) -> tuple[State, tuple[Released, ...]]:
+        """Give live leases back: the same job is ready again now, no attempt used."""
+        store, answers = state.store, []
+        for job_id in jobs:
+            job = store.job(job_id)
+            held = job is not None and self.holds(job, worker, state.clock)
+            if job is not None and held:
+                store = store.with_job(self.unlease(job, state.clock))
+            answers.append(Released(job_id, released=held))
+        return state.with_store(store), tuple(answers)
+
+    # -- time ---------------------------------------------------------------------
+
+    def advance(self, state: State, ticks: int) -> State:
+        """Let ``ticks`` ticks pass; nothing else changes until the sweeper runs."""
+        if ticks < 0:
+            raise InvalidRequest("time does not run backwards")
+        return replace(state, clock=state.clock + ticks)
+
+    def sweep(self, state: State, workflow_id: int | None) -> tuple[State, tuple[Swept, ...]]:
+        """The sweeper's pass over one workflow, or over all of them in id order."""
+        store = state.store
+        ids = range(1, len(store.workflows) + 1) if workflow_id is None else (workflow_id,)
+        events = []
+        for wid in ids:
+            workflow = store.workflow(wid)
+            if workflow is None or workflow.status is not Status.RUNNING:
+                continue
+            store, event = self.sweep_workflow(store, workflow, state.clock)
+            if event is not None:
+                events.append(event)
+        return state.with_store(store), tuple(events)
+
+    # -- people -------------------------------------------------------------------
+
+    def cancel(self, state: State, workflow_id: int) -> tuple[State, Answer]:
+        """Stop a running or incident workflow; its open job turns stale."""
+        workflow = state.store.workflow(workflow_id)
+        if workflow is None:
+            return state, rejected(Reason.UNKNOWN_WORKFLOW)
+        if workflow.status is Status.CANCELLED:
+            return state, ACCEPTED
+        if workflow.status not in ACTIVE_STATUSES:
+            return state, rejected(Reason.FINISHED)
+        store = self.close_open(state.store, workflow_id)
+        store = store.with_workflow(replace(workflow, status=Status.CANCELLED, incident=None))
+        return state.with_store(store), ACCEPTED
+
+    def move(
+        self, state: State, workflow_id: int, node: str, by: str, reason: str
+    ) -> tuple[State, Answer]:
+        """A person puts a running or incident workflow on any node of its version."""
+        store = state.store
+        workflow = store.workflow(workflow_id)
+        if workflow is None:
+            return state, rejected(Reason.UNKNOWN_WORKFLOW)
+        if workflow.status not in ACTIVE_STATUSES:
+            return state, rejected(Reason.FINISHED)
+        if node not in store.graph_of(workflow).nodes:
+            return state, rejected(Reason.UNKNOWN_NODE)
+        store = self.close_open(store, workflow_id)
+        moved = Transition(
+            workflow.step, workflow.node, node, TransitionKind.MOVED,
+            None, None, None, state.clock, by, reason,
+        )  # fmt: skip
+        return state.with_store(self.take(store, workflow, moved, state.clock)), ACCEPTED
+
+    # -- failures -----------------------------------------------------------------
+
+    def crash(self, state: State) -> State:
+        """Lose what is not committed; leases live in the database and simply expire."""
+        if state.committed is None:
+            return state
+        return replace(state, store=state.committed, committed=None)
+
+    # -- deciding a step ----------------------------------------------------------
+
+    def decide(
+        self,
+        state: State,
+        job: Job,
+        label: str,
+        output: Mapping[str, JSON] | None,
+        by: str | None,
+    ) -> tuple[State, Answer]:
+        """The first acceptable completion of the open job decides its step."""
+        if job.state is JobState.COMPLETED:
+            return self.repeat(state, job, label, output, by)
+        store = state.store
+        workflow = store.workflow(job.workflow)
+        if workflow is None or not self.is_current(workflow, job):
+            return state, STALE
+        node = store.graph_of(workflow).node(job.node)
+        if not self.offers(node, label):
+            return state, rejected(Reason.LABEL_NOT_OFFERED)
+        return self.accept(state, workflow, job, label, output, by), ACCEPTED
+
+    def repeat(
+        self,
+        state: State,
+        job: Job,
+        label: str,
+        output: Mapping[str, JSON] | None,
+        by: str | None,
+    ) -> tuple[State, Answer]:
+        """A completion of a decided job: the same label again is a harmless retry."""
+        return state, ACCEPTED if job.label == label else STALE
+
+    def is_current(self, workflow: Workflow, job: Job) -> bool:
+        """Whether ``job`` is the open job of the workflow's current step."""
+        running = workflow.status is Status.RUNNING
+        return running and job.is_open and job.step == workflow.step
+
+    def offers(self, node: Node, label: str) -> bool:
+        """Whether a client may complete a job at ``node`` with ``label``."""
+        return label in node.labels
+
+    def target(self, node: Node, label: str) -> str:
+        """Where ``label`` leads from ``node``."""
+        return node.on[label]
+
+    def accept(
+        self,
+        state: State,
+        workflow: Workflow,
+        job: Job,
+        label: str,
+        output: Mapping[str, JSON] | None,
+        by: str | None,
+    ) -> State:
+        """Record the decision: close the job, walk the edge, open the next step."""
+        node = state.store.graph_of(workflow).node(job.node)
+        kind = TransitionKind.MANUAL if by is not None else TransitionKind.COMPLETED
+        edge = Transition(
+            workflow.step, workflow.node, self.target(node, label), kind,
+            label, job.id, job.attempt, state.clock, by,
+        )  # fmt: skip
+        store = state.store.with_job(replace(job, state=JobState.COMPLETED, label=label))
+        informed = replace(workflow, context_json=merged(workflow.context_json, output))
+        return state.with_store(self.take(store, informed, edge, state.clock))
+
+    # -- steps --------------------------------------------------------------------
+
+    def take(self, store: Store, workflow: Workflow, edge: Transition, now: int) -> Store:
+        """Record ``edge`` in the history and begin the next step at its target."""
+        history = (*workflow.history, edge)
+        moved = replace(workflow, node=edge.target, step=workflow.step + 1, history=history)
+        return self.enter(store, moved, now)
+
+    def enter(self, store: Store, workflow: Workflow, now: int) -> Store:
+        """Begin the workflow's current step: a fresh job, or the end at a leaf."""
+        node = store.graph_of(workflow).node(workflow.node)
+        if node.is_leaf:
+            done = replace(workflow, status=Status.COMPLETED, incident=None, step_started_at=now)
+            return store.with_workflow(done)
+        running = replace(workflow, status=Status.RUNNING, incident=None, step_started_at=now)
+        first = self.new_job(store, running, node, attempt=1, ready_at=now)
+        return store.with_workflow(running).with_job(first)
+
+    def new_job(
+        self, store: Store, workflow: Workflow, node: Node, attempt: int, ready_at: int
+    ) -> Job:
+        """A ready job for the workflow's current step, with the next job id."""
+        return Job(
+            id=len(store.jobs) + 1,
+            workflow=workflow.id,
+            step=workflow.step,
+            node=workflow.node,
+            operation=node.operation,
+            manual=node.manual,
+            attempt=attempt,
+            state=JobState.READY,
+            ready_at=ready_at,
+        )
+
+    def close_open(self, store: Store, workflow_id: int) -> Store:
+        """Close every open job of a workflow, so later completions are stale."""
+        for job in store.open_jobs(workflow_id):
+            store = store.with_job(replace(job, state=JobState.CLOSED))
+        return store
+
+    # -- leases -------------------------------------------------------------------
+
+    def leasable(self, job: Job, operations: frozenset[str], now: int) -> bool:
+        """Ready, due, not manual, and an operation the worker asked for."""
+        due = job.state is JobState.READY and job.ready_at <= now
+        return due and not job.manual and job.operation in operations
+
+    def grant(
+        self, store: Store, job: Job, worker: str, now: int, lease_ticks: int
+    ) -> tuple[Store, LeasedJob]:
+        """Lease one job to ``worker``; the attempt's timeout starts now."""
+        workflow = store.workflow(job.workflow)
+        assert workflow is not None and job.operation is not None
+        node = store.graph_of(workflow).node(job.node)
+        expiry = self.lease_expiry(node, now, now, lease_ticks)
+        leased = replace(
+            job, state=JobState.LEASED, holder=worker, leased_at=now, expires_at=expiry
+        )
+        lease = LeasedJob(
+            job.id, workflow.id, job.step, job.attempt, job.operation, job.node,
+            node.labels, MappingProxyType(workflow.context), expiry,
+        )  # fmt: skip
+        return store.with_job(leased), lease
+
+    def lease_expiry(self, node: Node, leased_at: int, now: int, lease_ticks: int) -> int:
+        """A lease runs ``lease_ticks`` from now, capped by the attempt's timeout."""
+        return min(now + lease_ticks, leased_at + node.timeout)
+
+    def holds(self, job: Job, worker: str, now: int) -> bool:
+        """Whether ``worker`` holds a live (unexpired) lease on ``job``."""
+        live = job.expires_at is not None and now < job.expires_at
+        return job.state is JobState.LEASED and job.holder == worker and live
+
+    def extend(self, store: Store, job: Job, now: int, lease_ticks: int) -> tuple[Store, int]:
+        """Push a live lease's expiry out (never in), up to the attempt's cap."""
+        workflow = store.workflow(job.workflow)
+        assert workflow is not None and job.leased_at is not None and job.expires_at is not None
+        node = store.graph_of(workflow).node(job.node)
+        expiry = max(job.expires_at, self.lease_expiry(node, job.leased_at, now, lease_ticks))
+        if expiry == job.expires_at:
+            return store, expiry
+        return store.with_job(replace(job, expires_at=expiry)), expiry
+
+    def unlease(self, job: Job, now: int) -> Job:
+        """The same job, ready again at the back of the queue."""
+        return replace(
+            job, state=JobState.READY, holder=None, leased_at=None, expires_at=None, ready_at=now
+        )
+
+    # -- the sweeper --------------------------------------------------------------
+
+    def sweep_workflow(
+        self, store: Store, workflow: Workflow, now: int
+    ) -> tuple[Store, Swept | None]:
+        """Deadline first (it ends the whole step), then an expired lease."""
+        node = store.graph_of(workflow).node(workflow.node)
+        job = self.sweepable_job(store, workflow)
+        if node.deadline is not None and now >= workflow.step_started_at + node.deadline:
+            store = self.close_open(store, workflow.id)
+            return self.time_out(store, workflow, job, node, TimeoutCause.DEADLINE_PASSED, now)
+        if job is not None and self.lease_expired(job, now):
+            return self.expire(store, workflow, job, now)
+        return store, None
+
+    def sweepable_job(self, store: Store, workflow: Workflow) -> Job | None:
+        """The job the sweeper watches: the workflow's open job."""
+        return store.open_job(workflow.id)
+
+    def lease_expired(self, job: Job, now: int) -> bool:
+        """A leased job whose lease ran out; the attempt is over once swept."""
+        ran_out = job.expires_at is not None and now >= job.expires_at
+        return job.state is JobState.LEASED and ran_out
+
+    def expire(self, store: Store, workflow: Workflow, job: Job, now: int) -> tuple[Store, Swept]:
+        """End an attempt; retry after the backoff while attempts remain."""
+        node = store.graph_of(workflow).node(job.node)
+        store = store.with_job(self.end_attempt(job))
+        if job.attempt >= node.attempts:
+            return self.time_out(store, workflow, job, node, TimeoutCause.ATTEMPTS_EXHAUSTED, now)
+        retry = self.retry_of(store, job, now + node.backoff)
+        return store.with_job(retry), Swept(workflow.id, job.id, SweepOutcome.RETRY_SCHEDULED)
+
+    def retry_of(self, store: Store, job: Job, ready_at: int) -> Job:
+        """The next attempt at ``job``'s step: a new job, with the next id."""
+        return Job(
+            len(store.jobs) + 1, job.workflow, job.step, job.node, job.operation,
+            job.manual, job.attempt + 1, JobState.READY, ready_at,
+        )  # fmt: skip
+
+    def end_attempt(self, job: Job) -> Job:
+        """The expired job, closed for good."""
+        return replace(job, state=JobState.EXPIRED)
+
+    def time_out(
+        self,
+        store: Store,
+        workflow: Workflow,
+        job: Job | None,
+        node: Node,
+        cause: TimeoutCause,
+        now: int,
+    ) -> tuple[Store, Swept]:
+        """Take the ``timeout`` edge if the node routes it; otherwise call a person."""
+        job_id = job.id if job is not None else None
+        if not node.routes_timeout:
+            stuck = replace(workflow, status=Status.INCIDENT, incident=cause)
+            raised = Swept(workflow.id, job_id, SweepOutcome.INCIDENT, cause)
+            return store.with_workflow(stuck), raised
+        attempt = job.attempt if job is not None else None
+        edge = Transition(
+            workflow.step, workflow.node, node.on[RESERVED_LABEL], TransitionKind.TIMEOUT,
+            RESERVED_LABEL, job_id, attempt, now, None, str(cause),
+        )  # fmt: skip
+        routed = Swept(workflow.id, job_id, SweepOutcome.TIMEOUT_ROUTED, cause)
+        return self.take(store, workflow, edge, now), routed

@@ -1,0 +1,282 @@
+"""The model's state: committed records, a ghost record of answers, and the clock.
+
+Everything is frozen and hashable, so the checker can de-duplicate states.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from operator import attrgetter
+from typing import TypeAlias
+
+from spec.graph import Graph
+
+JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | None
+"""A JSON value, as workflows carry in their context and workers send as output."""
+
+
+UNHASHED = -1
+"""Python never returns -1 from ``hash``, so it marks a hash not yet computed."""
+
+
+_KEYS: dict[type, Callable[[object], tuple[object, ...]]] = {}
+
+
+def _key_of(cls: type) -> Callable[[object], tuple[object, ...]]:
+    """Reads the compared fields of a record as one tuple (in C, via attrgetter)."""
+    key = _KEYS.get(cls)
+    if key is None:
+        key = _KEYS[cls] = attrgetter(*(f.name for f in fields(cls) if f.compare))
+    return key
+
+
+def _cached_hash(record: Job | Transition | Workflow | Store | Ghost | State) -> int:
+    """Hash a record once: states share most records, and the checker hashes every state."""
+    if record._hash == UNHASHED:
+        object.__setattr__(record, "_hash", hash(_key_of(type(record))(record)))
+    return record._hash
+
+
+def canonical(value: Mapping[str, JSON]) -> str:
+    """One text per JSON object, so equal contexts compare (and hash) equal."""
+    return json.dumps(dict(value), sort_keys=True, separators=(",", ":"))
+
+
+class Status(StrEnum):
+    """Where a workflow stands; only running and incident workflows can still move."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    INCIDENT = "incident"
+
+
+class JobState(StrEnum):
+    """A job is open while ready or leased; every other state is final."""
+
+    READY = "ready"
+    LEASED = "leased"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    CLOSED = "closed"
+
+
+OPEN_JOB_STATES = frozenset({JobState.READY, JobState.LEASED})
+ACTIVE_STATUSES = frozenset({Status.RUNNING, Status.INCIDENT})
+
+
+class TimeoutCause(StrEnum):
+    """Why the engine timed a step out."""
+
+    ATTEMPTS_EXHAUSTED = "attempts_exhausted"
+    DEADLINE_PASSED = "deadline_passed"
+
+
+class TransitionKind(StrEnum):
+    """Who moved the workflow: a worker, a person's manual step, the sweeper, a person."""
+
+    COMPLETED = "completed"
+    MANUAL = "manual"
+    TIMEOUT = "timeout"
+    MOVED = "moved"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One attempt at the operation of one step; identified by (workflow, step, attempt)."""
+
+    id: int
+    workflow: int
+    step: int
+    node: str
+    operation: str | None
+    manual: bool
+    attempt: int
+    state: JobState
+    ready_at: int
+    holder: str | None = None
+    leased_at: int | None = None
+    expires_at: int | None = None
+    label: str | None = None
+    _hash: int = field(default=UNHASHED, init=False, repr=False, compare=False)
+
+    __hash__ = _cached_hash
+
+    @property
+    def is_open(self) -> bool:
+        """Ready or leased: the job may still decide its step."""
+        return self.state in OPEN_JOB_STATES
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One history entry: step ``step`` left ``source`` for ``target``."""
+
+    step: int
+    source: str
+    target: str
+    kind: TransitionKind
+    label: str | None
+    job: int | None
+    attempt: int | None
+    at: int
+    by: str | None = None
+    reason: str | None = None
+    _hash: int = field(default=UNHASHED, init=False, repr=False, compare=False)
+
+    __hash__ = _cached_hash
+
+
+@dataclass(frozen=True, slots=True)
+class Workflow:
+    """One run of one definition version; ``context_json`` is canonical JSON text."""
+
+    id: int
+    definition: str
+    version: int
+    key: str | None
+    node: str
+    step: int
+    status: Status
+    step_started_at: int
+    context_json: str = "{}"
+    history: tuple[Transition, ...] = ()
+    incident: TimeoutCause | None = None
+    _hash: int = field(default=UNHASHED, init=False, repr=False, compare=False)
+
+    __hash__ = _cached_hash
+
+    @property
+    def context(self) -> dict[str, JSON]:
+        """A fresh copy of the context, safe to change."""
+        loaded: dict[str, JSON] = json.loads(self.context_json)
+        return loaded
+
+    @property
+    def outcome(self) -> str | None:
+        """The leaf a completed workflow reached."""
+        return self.node if self.status is Status.COMPLETED else None
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """What PostgreSQL holds: ids are positions (workflow n is ``workflows[n - 1]``)."""
+
+    definitions: tuple[Graph, ...] = ()
+    workflows: tuple[Workflow, ...] = ()
+    jobs: tuple[Job, ...] = ()
+    _hash: int = field(default=UNHASHED, init=False, repr=False, compare=False)
+
+    __hash__ = _cached_hash
+
+    def graph(self, name: str, version: int | None = None) -> Graph | None:
+        """The given version of a definition, or its latest when version is None."""
+        best: Graph | None = None
+        for graph in self.definitions:
+            if graph.name != name or version not in (None, graph.version):
+                continue
+            if best is None or graph.version > best.version:
+                best = graph
+        return best
+
+    def graph_of(self, workflow: Workflow) -> Graph:
+        """The definition version a workflow runs on (it always exists)."""
+        graph = self.graph(workflow.definition, workflow.version)
+        assert graph is not None, "a workflow's definition version is never removed"
+        return graph
+
+    def workflow(self, workflow_id: int) -> Workflow | None:
+        """The workflow with this id, if any."""
+        if 1 <= workflow_id <= len(self.workflows):
+            return self.workflows[workflow_id - 1]
+        return None
+
+    def job(self, job_id: int) -> Job | None:
+        """The job with this id, if any."""
+        if 1 <= job_id <= len(self.jobs):
+            return self.jobs[job_id - 1]
+        return None
+
+    def open_jobs(self, workflow_id: int) -> tuple[Job, ...]:
+        """The open jobs of a workflow (at most one, unless the model is broken)."""
+        return tuple(j for j in self.jobs if j.workflow == workflow_id and j.is_open)
+
+    def open_job(self, workflow_id: int) -> Job | None:
+        """The newest open job of a workflow."""
+        found = self.open_jobs(workflow_id)
+        return found[-1] if found else None
+
+    def with_job(self, job: Job) -> Store:
+        """This store with ``job`` written (appended when its id is new)."""
+        jobs = self.jobs
+        if job.id > len(jobs):
+            return Store(self.definitions, self.workflows, (*jobs, job))
+        return Store(self.definitions, self.workflows, (*jobs[: job.id - 1], job, *jobs[job.id :]))
+
+    def with_workflow(self, workflow: Workflow) -> Store:
+        """This store with ``workflow`` written (appended when its id is new)."""
+        flows = self.workflows
+        if workflow.id > len(flows):
+            return Store(self.definitions, (*flows, workflow), self.jobs)
+        index = workflow.id - 1
+        return Store(self.definitions, (*flows[:index], workflow, *flows[index + 1 :]), self.jobs)
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """A client was told ``accepted`` for this job and label."""
+
+    job: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """Workflow ``workflow`` was started on this definition version."""
+
+    workflow: int
+    definition: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ghost:
+    """What clients were told, recorded by the observer rather than by the rules.
+
+    Trace properties (nothing acknowledged is lost, versions never change) become
+    state predicates over this record.
+    """
+
+    acks: frozenset[Ack] = frozenset()
+    pins: frozenset[Pin] = frozenset()
+    published: frozenset[Graph] = frozenset()
+    _hash: int = field(default=UNHASHED, init=False, repr=False, compare=False)
+
+    __hash__ = _cached_hash
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """The whole model: the clock, the live store, and the ghost record.
+
+    ``committed`` is the last committed store when the live one holds writes not
+    yet committed; None when everything is committed, which the correct rules
+    ensure after every action (each action is one transaction).
+    """
+
+    clock: int = 0
+    store: Store = field(default_factory=Store)
+    ghost: Ghost = field(default_factory=Ghost)
+    committed: Store | None = None
+    _hash: int = field(default=UNHASHED, init=False, repr=False, compare=False)
+
+    __hash__ = _cached_hash
+
+    def with_store(self, store: Store) -> State:
+        """This state with ``store`` live (itself when nothing changed)."""
+        if store is self.store:
+            return self
+        return State(self.clock, store, self.ghost, self.committed)
