@@ -182,6 +182,19 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True)
+class ManualStep:
+    """A manual step waiting for a person, with the labels they may choose from."""
+
+    job_id: str
+    workflow_id: int
+    step: int
+    node: str
+    operation: str
+    ready_at: datetime
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Workflow:
     id: int
     definition: str

@@ -12,6 +12,7 @@ from relentless.engine.answers import (
     ACCEPTED,
     Answer,
     Job,
+    ManualStep,
     Page,
     Reason,
     Started,
@@ -187,12 +188,16 @@ class Workflows:
         next_cursor = workflows[-1].id if len(workflows) == limit else None
         return Page(workflows, next_cursor)
 
-    async def manual_steps(self, limit: int = 100) -> list[Job]:
+    async def manual_steps(self, limit: int = 100) -> list[ManualStep]:
         """Open manual steps waiting for a person, oldest first."""
-        rows = await self._context.database.fetch("manual_steps", limit)
-        return [Job(str(JobKey(row["workflow_id"], row["step"], row["attempt"])),
-                    row["workflow_id"], row["step"], row["attempt"], row["node"],
-                    row["operation"], True, "ready", row["ready_at"]) for row in rows]
+        steps = []
+        for row in await self._context.database.fetch("manual_steps", limit):
+            compiled = (await self._context.catalog.by_id(row["definition_id"])).compiled
+            steps.append(ManualStep(
+                str(JobKey(row["workflow_id"], row["step"], row["attempt"])),
+                row["workflow_id"], row["step"], row["node"], row["operation"],
+                row["ready_at"], compiled.offered_labels(compiled.node_index[row["node"]])))
+        return steps
 
 
 def _workflow(row: asyncpg.Record, history: tuple[Transition, ...]) -> Workflow:

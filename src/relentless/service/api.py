@@ -169,17 +169,10 @@ async def move_workflow(request: web.Request) -> web.Response:
 
 async def manual_steps(request: web.Request) -> web.Response:
     limit = _int(request, "limit", request.query.get("limit"), 100, high=1_000) or 100
-    app_engine = request.app[ENGINE]
-    steps = []
-    for job in await app_engine.workflows.manual_steps(limit):
-        workflow = await app_engine.workflows.get(job.workflow_id, with_history=False)
-        assert workflow is not None
-        loaded = await app_engine.definitions.resolve(workflow.definition, workflow.version)
-        assert loaded is not None
-        labels = loaded.compiled.offered_labels(loaded.compiled.node_index[job.node])
-        steps.append(schemas.ManualStep(job.job_id, job.workflow_id, job.step, job.node,
-                                        job.operation, job.ready_at, list(labels)))
-    return answer(schemas.ManualSteps(steps))
+    steps = await request.app[ENGINE].workflows.manual_steps(limit)
+    return answer(schemas.ManualSteps([
+        schemas.ManualStep(step.job_id, step.workflow_id, step.step, step.node, step.operation,
+                           step.ready_at, list(step.labels)) for step in steps]))
 
 
 async def complete_manual_step(request: web.Request) -> web.Response:
