@@ -9,6 +9,7 @@ scenario takes a minute to load, so it lives in the runner only.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,8 @@ def loop() -> Iterator[asyncio.Runner]:
 
 
 @pytest.fixture(scope="module")
-def server_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return start_embedded(Path(tmp_path_factory.mktemp("postgres")) / "data",
+def server_dsn() -> str:
+    return start_embedded(Path(tempfile.mkdtemp(prefix="relentless-bench-")) / "data",
                           delete_on_exit=True)
 
 

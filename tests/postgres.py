@@ -9,8 +9,11 @@ tests create and drop databases on it).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import itertools
 import os
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,10 +54,19 @@ def run(runner: asyncio.Runner) -> Callable[[Awaitable[Any]], Any]:
 
 
 @pytest.fixture(scope="session")
-def server_dsn(tmp_path_factory: pytest.TempPathFactory, run: Run[Any]) -> str:
-    """The server's DSN, with a migrated template database to copy for each test."""
-    dsn = os.environ.get("RELENTLESS_TEST_DSN") or start_embedded(
-        Path(tmp_path_factory.mktemp("postgres")) / "data", delete_on_exit=True)
+def server_dsn(run: Run[Any]) -> str:
+    """The server's DSN, with a migrated template database to copy for each test.
+
+    The data lives in a directory of its own, not under pytest's temporary tree:
+    pytest deletes old session directories when another session starts, which
+    would pull the data out from under a running server.
+    """
+    dsn = os.environ.get("RELENTLESS_TEST_DSN")
+    if dsn is None:
+        home = Path(tempfile.mkdtemp(prefix="relentless-test-postgres-"))
+        # Registered first so it runs last, after the server stopped and removed its data.
+        atexit.register(shutil.rmtree, home, ignore_errors=True)
+        dsn = start_embedded(home / "data", delete_on_exit=True)
 
     async def prepare() -> None:
         admin = await asyncpg.connect(dsn)
