@@ -65,6 +65,10 @@ class StoreUnavailable(InternalError):
     """PostgreSQL cannot be reached or started; the message says which and where to look."""
 
 
+class InvalidData(UserError):
+    """A value PostgreSQL cannot store (a NUL character in text, say); nothing was changed."""
+
+
 class KernelUnavailable(InternalError):
     """The compiled transition kernel could not be imported; reinstall to build it."""
 

@@ -7,6 +7,7 @@ right now is simply looked at on the next tick.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -23,6 +24,8 @@ from relentless.store.database import Connection, query
 
 DEFAULT_BATCH = 1_000
 
+log = logging.getLogger(__name__)
+
 
 class Sweeper:
     def __init__(self, context: EngineContext) -> None:
@@ -32,21 +35,26 @@ class Sweeper:
         """Handle every workflow that is due now, ``batch`` per transaction."""
         events: list[Swept] = []
         while True:
-            handled = await self._sweep_once(batch)
+            handled, full = await self._sweep_once(batch)
             events.extend(handled)
-            if len(handled) < batch:
+            if not full or not handled:  # all due rows seen, or no progress to make
                 return sorted(events, key=lambda event: event.workflow_id)
 
-    async def _sweep_once(self, batch: int) -> list[Swept]:
+    async def _sweep_once(self, batch: int) -> tuple[list[Swept], bool]:
+        """One transaction's events, and whether it took a full batch (more may be due)."""
         now = self._context.clock.now()
         async with self._context.database.transaction() as connection:
             rows = await connection.fetch(query("lock_sweepable"), now, batch)
-            pass_ = _Pass(self._context, now)
+            sweep = _Pass(self._context, now)
             for row in rows:
-                loaded = await self._context.catalog.by_id(row["definition_id"], connection)
-                pass_.handle(loaded, row)
-            await pass_.write(connection)
-        return pass_.events
+                try:
+                    sweep.handle(await self._context.catalog.by_id(row["definition_id"],
+                                                                   connection), row)
+                except Exception:
+                    # One workflow the sweeper cannot handle must not stop the others.
+                    log.exception("sweeper skipped workflow %s", row["id"])
+            await sweep.write(connection)
+        return sweep.events, len(rows) == batch
 
 
 class _Pass:
@@ -56,7 +64,8 @@ class _Pass:
         self._context = context
         self._now = now
         self.events: list[Swept] = []
-        self._closed: list[tuple[JobKey, str]] = []
+        self._closing: list[tuple[JobKey, str]] = []
+        self._expiring: list[tuple[LoadedDefinition, asyncpg.Record, JobKey]] = []
         self._retries: list[tuple[JobKey, str, str, bool, int, datetime]] = []
         self._timeouts: list[tuple[LoadedDefinition, asyncpg.Record, TimeoutCause]] = []
         self._incidents: list[tuple[int, str]] = []
@@ -67,15 +76,22 @@ class _Pass:
         job = JobKey(row["id"], row["step"], row["attempt"]) if row["attempt"] else None
         if row["deadline_passed"]:
             if job is not None:
-                self._closed.append((job, "closed"))
+                self._closing.append((job, "closed"))
             self._timeouts.append((loaded, row, TimeoutCause.DEADLINE_PASSED))
         elif job is not None and row["job_state"] == "leased" and row["lease_expired"]:
-            self._closed.append((job, "expired"))
+            self._closing.append((job, "expired"))
+            self._expiring.append((loaded, row, job))
+
+    def _expire(self, closed: set[JobKey]) -> None:
+        """End the attempts whose expiry held: retry after the backoff, or time out."""
+        for loaded, row, job in self._expiring:
+            if job not in closed:
+                continue  # a heartbeat extended the lease after the sweeper looked
             compiled = loaded.compiled
             node = compiled.node_index[row["node"]]
             if job.attempt >= int(compiled.attempts[node]):
                 self._timeouts.append((loaded, row, TimeoutCause.ATTEMPTS_EXHAUSTED))
-                return
+                continue
             backoff = compiled.definition.nodes[row["node"]].backoff.delay_ms(job.attempt)
             retry = JobKey(job.workflow, job.step, job.attempt + 1)
             self._retries.append((retry, row["node"], compiled.operations[node] or "",
@@ -100,23 +116,25 @@ class _Pass:
                 self.events.append(Swept(row["id"], job, SweepOutcome.INCIDENT, cause))
 
     async def write(self, connection: Connection) -> None:
-        self._time_out()
-        if self._closed:
-            keys = [key for key, _ in self._closed]
-            await connection.execute(
+        closed: set[JobKey] = set()
+        if self._closing:
+            keys = [key for key, _ in self._closing]
+            rows = await connection.fetch(
                 query("close_jobs"), self._now, [k.workflow for k in keys],
                 [k.step for k in keys], [k.attempt for k in keys],
-                [state for _, state in self._closed])
+                [state for _, state in self._closing])
+            closed = {JobKey(r["workflow_id"], r["step"], r["attempt"]) for r in rows}
+        self._expire(closed)
+        self._time_out()
         if self._retries:
             columns = list(zip(*[(key.workflow, key.step, key.attempt, node, operation, manual,
                                   timeout, "ready", ready_at)
                                  for key, node, operation, manual, timeout, ready_at
                                  in self._retries], strict=True))
             await connection.execute(query("schedule_retries"), *map(list, columns))
+            await connection.execute(query("notify_ready"))
         if self._incidents:
             await connection.execute(query("raise_incidents"), self._now,
                                      [wid for wid, _ in self._incidents],
                                      [cause for _, cause in self._incidents])
         await self._transitions.write(connection)
-        if self._retries:
-            await connection.execute(query("notify_ready"))

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from relentless.errors import DefinitionInvalid, StoreUnavailable
+from relentless.errors import DefinitionInvalid, InvalidData, StoreUnavailable
 from relentless.service.schemas import ErrorBody, ErrorResponse
 
 log = logging.getLogger(__name__)
@@ -42,23 +42,29 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Map every failure to a JSON error; log what is ours to fix."""
     try:
         return await handler(request)
-    except ApiError as exc:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
-    except DefinitionInvalid as exc:
-        problems = [{"code": p.code, "node": p.node, "field": p.field, "line": p.line,
-                     "message": p.message, "hint": p.hint} for p in exc.problems]
-        count = len(problems)
-        message = f"the definition has {count} problem{'s' if count != 1 else ''}"
-        return error_response(422, "invalid_definition", message, problems)
-    except StoreUnavailable as exc:
-        log.warning("store unavailable: %s", exc)
-        return error_response(503, "unavailable", "the database is unavailable; retry later")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             exc.status, "http_error")
         return error_response(exc.status, code, exc.reason)
-    except Exception:
-        log.exception("unexpected error on %s %s", request.method, request.path)
-        return error_response(500, "internal", "an unexpected error occurred; it was logged")
+    except Exception as exc:
+        return _error_for(request, exc)
+
+
+def _error_for(request: web.Request, exc: Exception) -> web.Response:
+    if isinstance(exc, ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+    if isinstance(exc, DefinitionInvalid):
+        problems = [{"code": p.code, "node": p.node, "field": p.field, "line": p.line,
+                     "message": p.message, "hint": p.hint} for p in exc.problems]
+        count = len(problems)
+        message = f"the definition has {count} problem{'s' if count != 1 else ''}"
+        return error_response(422, "invalid_definition", message, problems)
+    if isinstance(exc, InvalidData):
+        return error_response(400, "invalid_data", str(exc))
+    if isinstance(exc, StoreUnavailable):
+        log.warning("store unavailable: %s", exc)
+        return error_response(503, "unavailable", "the database is unavailable; retry later")
+    log.error("unexpected error on %s %s", request.method, request.path, exc_info=exc)
+    return error_response(500, "internal", "an unexpected error occurred; it was logged")

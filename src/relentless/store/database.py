@@ -10,7 +10,7 @@ from typing import Any, TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from relentless.errors import StoreUnavailable
+from relentless.errors import InvalidData, StoreUnavailable
 from relentless.store.migrations import migrate
 from relentless.store.queries import query
 
@@ -19,9 +19,11 @@ __all__ = ["Connection", "Database", "query"]
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 """A connection of our own or one borrowed from the pool; both run queries alike."""
 
-# Failures that mean "PostgreSQL is not there (now)", as opposed to a bug of ours.
-_UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
-                asyncpg.InterfaceError)
+# Failures that mean "PostgreSQL is not there now, or asks to try again": a deadlock
+# or serialisation failure rolled the whole transaction back, so a retry is safe.
+_UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError,
+                asyncpg.exceptions.OperatorInterventionError,
+                asyncpg.exceptions.TransactionRollbackError)
 
 
 async def _keep_session(connection: Connection) -> None:
@@ -70,13 +72,23 @@ class Database:
         try:
             async with self.pool.acquire() as connection, connection.transaction():
                 yield connection
+        except asyncpg.InterfaceError as exc:
+            # Ending a transaction whose connection died mid-way: the server went away
+            # (or killed the session), which is not a bug of ours.
+            if isinstance(exc.__context__, _UNAVAILABLE):
+                raise StoreUnavailable(f"the connection to PostgreSQL died: {exc}") from exc
+            raise
         except _UNAVAILABLE as exc:
-            raise StoreUnavailable(f"lost the connection to PostgreSQL: {exc}") from exc
+            raise StoreUnavailable(f"PostgreSQL did not complete the transaction: {exc}") from exc
+        except asyncpg.DataError as exc:
+            raise InvalidData(f"PostgreSQL refused a value: {exc}") from exc
 
     async def fetch(self, name: str, *arguments: Any) -> list[asyncpg.Record]:
         """Rows of the named query, outside any explicit transaction."""
         try:
             rows: list[asyncpg.Record] = await self.pool.fetch(query(name), *arguments)
         except _UNAVAILABLE as exc:
-            raise StoreUnavailable(f"lost the connection to PostgreSQL: {exc}") from exc
+            raise StoreUnavailable(f"PostgreSQL did not answer: {exc}") from exc
+        except asyncpg.DataError as exc:
+            raise InvalidData(f"PostgreSQL refused a value: {exc}") from exc
         return rows

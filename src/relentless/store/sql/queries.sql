@@ -55,6 +55,7 @@ WITH requested AS (
     SELECT id, definition_id, idempotency_key, node, 1, 'running', context, $1, step_deadline,
            $1, $1
     FROM requested
+    ORDER BY idempotency_key  -- concurrent batches sharing keys wait in one order
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id
 ), first_jobs AS (
@@ -95,24 +96,43 @@ RETURNING j.workflow_id, j.step, j.attempt, j.node, j.operation, j.lease_expires
 
 -- name: heartbeat_jobs
 -- Extends live leases only (held by this worker, not yet expired), never past the
--- attempt's timeout and never shorter than they were.
+-- attempt's timeout and never shorter than they were. Rows are locked in key order,
+-- as completions lock them, so the two never deadlock.
+WITH held AS (
+    SELECT j.workflow_id, j.step, j.attempt
+    FROM relentless_jobs j
+    JOIN unnest($4::bigint[], $5::integer[], $6::integer[]) AS k(workflow_id, step, attempt)
+      ON j.workflow_id = k.workflow_id AND j.step = k.step AND j.attempt = k.attempt
+    WHERE j.state = 'leased' AND j.holder = $2 AND j.lease_expires_at > $1
+    ORDER BY j.workflow_id, j.step, j.attempt
+    FOR UPDATE OF j
+)
 UPDATE relentless_jobs AS j
 SET lease_expires_at = greatest(
         j.lease_expires_at,
         least($1 + $3::bigint * interval '1 millisecond',
               j.leased_at + j.timeout_ms * interval '1 millisecond'))
-FROM unnest($4::bigint[], $5::integer[], $6::integer[]) AS k(workflow_id, step, attempt)
-WHERE j.workflow_id = k.workflow_id AND j.step = k.step AND j.attempt = k.attempt
+FROM held
+WHERE j.workflow_id = held.workflow_id AND j.step = held.step AND j.attempt = held.attempt
   AND j.state = 'leased' AND j.holder = $2 AND j.lease_expires_at > $1
 RETURNING j.workflow_id, j.step, j.attempt, j.lease_expires_at
 
 -- name: release_jobs
 -- A released job is ready again at once, the same attempt: giving work back is
--- not a failure.
+-- not a failure. Rows are locked in key order (see heartbeat_jobs).
+WITH held AS (
+    SELECT j.workflow_id, j.step, j.attempt
+    FROM relentless_jobs j
+    JOIN unnest($3::bigint[], $4::integer[], $5::integer[]) AS k(workflow_id, step, attempt)
+      ON j.workflow_id = k.workflow_id AND j.step = k.step AND j.attempt = k.attempt
+    WHERE j.state = 'leased' AND j.holder = $2 AND j.lease_expires_at > $1
+    ORDER BY j.workflow_id, j.step, j.attempt
+    FOR UPDATE OF j
+)
 UPDATE relentless_jobs AS j
 SET state = 'ready', holder = NULL, leased_at = NULL, lease_expires_at = NULL, ready_at = $1
-FROM unnest($3::bigint[], $4::integer[], $5::integer[]) AS k(workflow_id, step, attempt)
-WHERE j.workflow_id = k.workflow_id AND j.step = k.step AND j.attempt = k.attempt
+FROM held
+WHERE j.workflow_id = held.workflow_id AND j.step = held.step AND j.attempt = held.attempt
   AND j.state = 'leased' AND j.holder = $2 AND j.lease_expires_at > $1
 RETURNING j.workflow_id, j.step, j.attempt
 
@@ -195,13 +215,16 @@ FOR UPDATE OF w SKIP LOCKED
 
 -- name: close_jobs
 -- Ends attempts for good: 'expired' when a lease ran out, 'closed' when a
--- deadline, a cancel or a move took the step away.
+-- deadline, a cancel or a move took the step away. An expiry is checked again
+-- here: a heartbeat may have extended the lease since the sweeper looked.
 UPDATE relentless_jobs AS j
 SET state = k.state, closed_at = $1
 FROM unnest($2::bigint[], $3::integer[], $4::integer[], $5::relentless_job_state[])
     AS k(workflow_id, step, attempt, state)
 WHERE j.workflow_id = k.workflow_id AND j.step = k.step AND j.attempt = k.attempt
   AND j.state IN ('ready', 'leased')
+  AND (k.state <> 'expired' OR j.lease_expires_at <= $1)
+RETURNING j.workflow_id, j.step, j.attempt
 
 -- name: schedule_retries
 INSERT INTO relentless_jobs (workflow_id, step, attempt, node, operation, manual, timeout_ms,
@@ -286,6 +309,9 @@ FROM relentless_jobs j JOIN relentless_workflows w ON w.id = j.workflow_id
 WHERE j.state = 'ready' AND j.manual
 ORDER BY j.ready_at, j.seq
 LIMIT $1
+
+-- name: ping
+SELECT 1
 
 -- name: notify_ready
 -- Wakes long-polling leasers on every node. At most one per transaction: a NOTIFY
