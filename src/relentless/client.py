@@ -42,7 +42,10 @@ class AdminClient:
         Statuses in ``answers`` carry a regular body (an action refused with 409).
         """
         async with self._session.request(method, path.lstrip("/"), **kwargs) as response:
-            body = await response.json(content_type=None)
+            try:
+                body = await response.json(content_type=None)
+            except ValueError:  # not JSON: a proxy's error page, say
+                body = {"error": {"code": "not_json", "message": (await response.text())[:200]}}
             if response.status >= 400 and response.status not in answers:
                 error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
                 raise ApiRefused(response.status, error.get("code", "error"),

@@ -52,8 +52,6 @@ MALFORMED = [
     ("POST", "/v1/jobs/lease", {"json": {"worker": "w", "operations": ["x"],
                                          "max_jobs": 5000}}, 400, "invalid_request"),
     ("POST", "/v1/jobs/complete", {"json": {"completions": []}}, 400, "invalid_request"),
-    ("POST", "/v1/jobs/complete", {"json": {"completions": [{"job_id": "1.1.1"}]}}, 400,
-     "invalid_request"),
     ("POST", "/v1/jobs/complete", {"json": [1, 2]}, 400, "invalid_request"),
     ("POST", "/v1/jobs/heartbeat", {"json": {"worker": "w", "job_ids": "1.1.1"}}, 400,
      "invalid_request"),
@@ -62,6 +60,15 @@ MALFORMED = [
      "not_found"),
     ("POST", "/v1/workflows", {"json": {"definition": "payment", "context": [1]}}, 400,
      "invalid_request"),
+    ("POST", "/v1/workflows", {"json": {"definition": "payment", "context": {"a": "\u0000"}}},
+     400, "invalid_data"),
+    ("POST", "/v1/workflows", {"json": {"definition": "pay\u0000ment"}}, 400,
+     "invalid_request"),
+    ("POST", "/v1/workflows", {"json": {"definition": "payment", "version": 2**40}}, 400,
+     "invalid_request"),
+    ("GET", "/v1/workflows/\u00b2", {}, 400, "invalid_request"),
+    ("POST", "/v1/definitions", {"data": b"name: caf\xe9"}, 400, "invalid_request"),
+    ("POST", "/v1/definitions", {"data": "a: &x {b: 1}\nc: *x"}, 422, "invalid_definition"),
     ("GET", "/v1/workflows/abc", {}, 400, "invalid_request"),
     ("GET", "/v1/workflows/999", {}, 404, "not_found"),
     ("GET", "/v1/workflows?status=lost", {}, 400, "invalid_request"),
@@ -101,12 +108,19 @@ def test_completion_errors_are_per_item(published: Server, run: Any) -> None:
                                 {"job_id": job, "label": "nope"},
                                 {"job_id": "1.1.99", "label": "ok"},
                                 {"job_id": job, "label": "timeout"},
+                                {"job_id": job, "label": "ok", "output": {"bad": "\u0000"}},
+                                {"job_id": job},
+                                {"job_id": job, "label": "ok", "output": [1]},
                                 {"job_id": job, "label": "ok", "output": {"paid": True}},
                                 {"job_id": job, "label": "declined"}]})
     assert status == 200
-    assert [(r["result"], r.get("reason")) for r in body["results"]] == [
-        ("rejected", "label_not_offered"), ("rejected", "unknown_job"),
-        ("rejected", "reserved_label"), ("accepted", None), ("stale", None)]
+    answers = [(r["job_id"], r["result"], (r.get("reason") or "").split(":")[0])
+               for r in body["results"]]
+    assert answers == [
+        (job, "rejected", "label_not_offered"), ("1.1.99", "rejected", "unknown_job"),
+        (job, "rejected", "reserved_label"), (job, "rejected", "invalid_output"),
+        (job, "rejected", "invalid_completion"), (job, "rejected", "invalid_completion"),
+        (job, "accepted", ""), (job, "stale", "")]
 
 
 def test_oversize_bodies_and_batches_are_refused(database_dsn: str, run: Any) -> None:

@@ -257,7 +257,8 @@ def definition_fingerprint(data: Any) -> str:
 
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True)
 LABELS = NAMES.filter(lambda label: label != "timeout")
-DURATIONS = st.sampled_from(["1ms", "250ms", "30s", "5m", "1h30m", "2d"])
+DURATION_TEXTS = ("1ms", "250ms", "30s", "5m", "1h30m", "2d")  # shortest first
+DURATIONS = st.sampled_from(DURATION_TEXTS)
 
 
 def label_not_in(taken: dict[str, str]) -> st.SearchStrategy[str]:
@@ -278,9 +279,11 @@ def settings_of(draw: st.DrawFn) -> dict[str, Any]:
     if backoff == "fixed":
         chosen["backoff"] = draw(DURATIONS)
     elif backoff == "growing":
-        chosen["backoff"] = {"initial": draw(DURATIONS),
+        initial, maximum = sorted(draw(st.lists(st.sampled_from(range(len(DURATION_TEXTS))),
+                                                min_size=2, max_size=2)))
+        chosen["backoff"] = {"initial": DURATION_TEXTS[initial],
                              "multiplier": draw(st.sampled_from([1, 1.5, 2, 10])),
-                             "max": draw(DURATIONS)}
+                             "max": DURATION_TEXTS[maximum]}
     return chosen
 
 

@@ -1001,3 +1001,28 @@ def test_a_capped_backoff_stays_at_its_cap_however_many_attempts_failed() -> Non
     backoff = Backoff(1_000, 2.0, 60_000)
     assert backoff.delay_ms(1_100) == 60_000
     assert Backoff(1_000, 100.0, 3_600_000).delay_ms(999_999) == 3_600_000
+
+
+def test_a_backoff_max_shorter_than_its_initial_delay_is_refused() -> None:
+    problems = problems_of(VALID + "defaults:\n  backoff: {initial: 1s, max: 0s}\n")
+    assert {(p.code, p.field) for p in problems} == {("bad_duration", "defaults.backoff.max")}
+
+
+def test_a_zero_cap_never_breaks_the_delay() -> None:
+    """A cap of zero (possible only from data, never from a valid file) means no wait."""
+    assert Backoff(1_000, 2.0, 0).delay_ms(5) == 0
+
+
+def test_yaml_aliases_are_refused_before_they_can_expand() -> None:
+    laughs = "a: &a [x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(20))
+    [problem] = problems_of(laughs)
+    assert problem.code == "syntax" and "aliases" in problem.message
+
+
+def test_a_table_of_more_than_a_million_cells_is_too_large() -> None:
+    """2,000 nodes by 600 labels: within each limit alone, too big a table together."""
+    nodes = "".join(f"  n{i}: {{operation: op, on: {{l{i % 600}: end}}}}\n" for i in range(2000))
+    problems = problems_of("name: big\nstart: n0\nnodes:\n" + nodes + "  end: {}\n")
+    [too_large] = [p for p in problems if p.code == "too_large"]
+    assert "table cells" in too_large.message

@@ -34,8 +34,8 @@ class Backoff:
         compared in log space so that a millionth attempt cannot overflow.
         """
         cap = self.max_ms if self.max_ms is not None else MAX_DURATION_MS
-        if self.initial_ms == 0:
-            return 0
+        if self.initial_ms == 0 or cap <= self.initial_ms:
+            return min(self.initial_ms, cap)
         exponent = max(failed_attempts - 1, 0)
         if exponent * math.log(self.multiplier) >= math.log(cap / self.initial_ms):
             return cap
@@ -45,8 +45,6 @@ class Backoff:
         """Plain data for fingerprints and storage."""
         return {"initial_ms": self.initial_ms, "multiplier": self.multiplier, "max_ms": self.max_ms}
 
-
-NO_BACKOFF = Backoff(0)
 
 
 @dataclass(frozen=True, slots=True)

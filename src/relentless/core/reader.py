@@ -28,6 +28,8 @@ NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,127}")
 NAME_HINT = "use a letter then letters, digits, '_', '.' or '-' (at most 128 characters)"
 MAX_NODES = 10_000
 MAX_LABELS = 1_000
+MAX_CELLS = 1_000_000
+"""nodes x labels: the dense transition table of every version lives on every node."""
 MAX_ATTEMPTS = 1_000_000
 
 TOP_FIELDS = frozenset({"name", "start", "nodes", "defaults", "description"})
@@ -223,6 +225,9 @@ class _Reader:
                          f"multiplier is {multiplier!r}, not a number from 1 to 100",
                          "write a number such as 2 (each retry waits twice as long)")
             multiplier = 1.0
+        if maximum is not None and maximum < initial:
+            self.problem(here.child("max", _line(value, "max")), "bad_duration",
+                         "max is shorter than initial", "make max at least as long as initial")
         return Backoff(initial, float(multiplier), maximum)
 
     def _nodes(self, data: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Node] | None:
@@ -248,6 +253,10 @@ class _Reader:
         if len(labels) > MAX_LABELS:
             self.problem(where, "too_large", f"{len(labels)} labels, more than {MAX_LABELS}",
                          "use fewer distinct labels")
+        elif len(nodes) * (len(labels) + 1) > MAX_CELLS:
+            self.problem(where, "too_large", f"{len(nodes)} nodes by {len(labels)} labels "
+                         f"is more than {MAX_CELLS:,} table cells",
+                         "split the workflow or use fewer distinct labels")
         return nodes
 
     def _node(self, name: str, spec: Any, defaults: dict[str, Any],

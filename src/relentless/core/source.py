@@ -64,6 +64,9 @@ def _parse_json(text: str) -> Any:
 
     try:
         return json.loads(text, object_pairs_hook=mapping_of)
+    except RecursionError:
+        raise SyntaxProblem(Problem("syntax", "nested too deeply to read",
+                                    "flatten the document")) from None
     except json.JSONDecodeError as exc:
         raise SyntaxProblem(
             Problem("syntax", f"not valid JSON: {exc.msg}", "fix the JSON syntax", line=exc.lineno)
@@ -98,6 +101,9 @@ def _parse_yaml(text: str) -> Any:
         raise SyntaxProblem(
             Problem("syntax", f"not valid YAML: {exc}", "fix the YAML syntax")
         ) from exc
+    except RecursionError:
+        raise SyntaxProblem(Problem("syntax", "nested too deeply to read",
+                                    "flatten the document")) from None
     finally:
         loader.dispose()
 
@@ -107,8 +113,18 @@ class _YamlReader:
 
     def __init__(self, loader: _Loader) -> None:
         self._loader = loader
+        self._seen: set[int] = set()
 
     def read(self, node: yaml.Node) -> Any:
+        # An alias makes the composer hand out the same node twice. Definitions have
+        # no use for them, and nested aliases expand exponentially ("billion laughs").
+        if isinstance(node, yaml.CollectionNode):
+            if id(node) in self._seen:
+                raise SyntaxProblem(Problem(
+                    "syntax", "YAML anchors and aliases (&name, *name) are not supported",
+                    "write the repeated part out, or use defaults",
+                    line=node.start_mark.line + 1))
+            self._seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node)
         if isinstance(node, yaml.SequenceNode):

@@ -6,6 +6,7 @@ it meets it and keeps it, since a version never changes.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,8 @@ class Catalog:
 
         Raises DefinitionInvalid (and stores nothing) if the text is not valid.
         """
-        definition = parse_definition(text, fmt)
+        # Parsing a large document takes a while: keep the event loop serving meanwhile.
+        definition = await asyncio.to_thread(parse_definition, text, fmt)
         name, fingerprint = definition.name, definition.fingerprint
         async with self._database.transaction() as connection:
             await connection.execute(query("lock_definition_name"), name)

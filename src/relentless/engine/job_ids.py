@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-_JOB_ID = re.compile(r"([1-9]\d{0,18})\.([1-9]\d{0,9})\.([1-9]\d{0,9})")
+_JOB_ID = re.compile(r"([1-9]\d{0,18})\.([1-9]\d{0,9})\.([1-9]\d{0,9})", re.ASCII)
 _INT32_MAX = 2**31 - 1
 _INT64_MAX = 2**63 - 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from relentless.core.definition import RESERVED_LABEL
 from relentless.core.render import render
 from relentless.engine import answers as engine
 from relentless.engine.catalog import LoadedDefinition
@@ -20,7 +21,7 @@ def _int(request: web.Request, name: str, value: str | None, default: int | None
     """A whole-number path or query parameter, or a 400 saying which and why."""
     if value is None:
         return default
-    if not value.isdigit() or not low <= int(value) <= high:
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
         raise ApiError(400, "invalid_request", f"{name} must be a whole number from {low} "
                        f"to {high}, not {value!r}")
     return int(value)
@@ -34,7 +35,10 @@ def _workflow_id(request: web.Request) -> int:
 
 async def publish_definition(request: web.Request) -> web.Response:
     """Publish YAML (or JSON, by content type); the same content returns its version."""
-    text = await request.text()
+    try:
+        text = (await request.read()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "invalid_request", f"the body is not UTF-8 text: {exc}") from None
     published = await request.app[ENGINE].definitions.publish(
         text, "json" if request.content_type in _FORMATS else "yaml")
     return answer(schemas.PublishedDefinition(published.name, published.version,
@@ -71,7 +75,7 @@ def _detail(loaded: LoadedDefinition) -> schemas.DefinitionDetail:
     return schemas.DefinitionDetail(
         loaded.name, loaded.version, compiled.fingerprint, loaded.source, loaded.source_format,
         definition.start, list(compiled.node_names), list(definition.leaves),
-        [label for label in compiled.label_names if label != "timeout"],
+        [label for label in compiled.label_names if label != RESERVED_LABEL],
         sorted({op for op in compiled.operations if op}),
         render(definition, "dot"), render(definition, "mermaid"))
 

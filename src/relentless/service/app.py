@@ -31,12 +31,13 @@ def create_app(config: Config) -> web.Application:
     """An application serving ``config.roles``; tokens must be set (see Config.with_tokens)."""
     if not config.admin_token or not config.worker_token:
         raise ValueError("create_app needs both tokens; use config.with_tokens()")
+    tokens = Tokens(config.admin_token, config.worker_token)
     routes = tuple(route for route in ROUTES if route.role in config.roles)
     needs = {route.name: route.scope for route in routes if route.scope is not None}
     app = web.Application(
         client_max_size=config.max_body_bytes,
         middlewares=[error_middleware,
-                     auth_middleware(Tokens(config.admin_token, config.worker_token), needs)])
+                     auth_middleware(tokens, needs)])
     app[CONFIG] = config
     app[WAKER] = Waker()
     for route in routes:
@@ -62,7 +63,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     try:
-        await request.app[ENGINE].database.fetch("notify_ready")
+        await request.app[ENGINE].database.fetch("ping")
     except Exception as exc:
         return error_response(503, "unavailable", f"the database does not answer: {exc}")
     return answer(schemas.Health("ready", list(request.app[CONFIG].roles)))
@@ -98,4 +99,4 @@ async def _sweep_forever(engine: Engine, interval: float) -> None:
             await engine.sweeper.tick()
         except Exception:
             log.exception("sweeper tick failed; trying again in %.1fs", interval)
-        await asyncio.sleep(interval)
+        await asyncio.sleep(interval)  # interval is validated positive by the config

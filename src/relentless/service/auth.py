@@ -16,26 +16,21 @@ class Scope(StrEnum):
     ADMIN = "admin"
 
 
-SCOPE_KEY = web.AppKey("scope_of_route", dict)
-"""Route name -> the scope it needs; routes not listed are public (health, openapi)."""
-
-
 class Tokens:
     def __init__(self, admin: str, worker: str) -> None:
+        if admin == worker:
+            raise ValueError("the admin and worker tokens must differ: a worker would be admin")
         self._admin = admin.encode()
         self._worker = worker.encode()
 
     def scopes_of(self, token: str) -> frozenset[Scope]:
         """What a presented token may do (nothing, if it matches no token)."""
-        presented = token.encode()
+        presented = token.encode("utf-8", "surrogateescape")
         if hmac.compare_digest(presented, self._admin):
             return frozenset(Scope)
         if hmac.compare_digest(presented, self._worker):
             return frozenset({Scope.WORKER})
         return frozenset()
-
-
-TOKENS_KEY = web.AppKey("tokens", Tokens)
 
 
 def auth_middleware(tokens: Tokens, needs: dict[str, Scope]) -> web.middleware:  # type: ignore[valid-type]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import secrets
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from relentless.errors import UserError
+from relentless.service.schemas import MAX_BATCH
 
 ROLES = ("gateway", "api", "sweeper")
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -40,7 +41,6 @@ class Config:
     max_batch: int = 1_000
     sweeper_interval_seconds: float = 1.0
     pool_size: int = 10
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def host(self) -> str:
@@ -77,7 +77,7 @@ def _from_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    known = {f.name for f in fields(Config)} - {"extra"}
+    known = {f.name for f in fields(Config)}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown settings {unknown}; known: {sorted(known)}")
@@ -103,4 +103,12 @@ def _build(settings: dict[str, Any]) -> Config:
     for name in ("max_body_bytes", "max_batch", "pool_size"):
         if name in settings and (not isinstance(settings[name], int) or settings[name] < 1):
             raise ConfigError(f"{name} must be a positive whole number, not {settings[name]!r}")
+    if settings.get("max_batch", 1) > MAX_BATCH:
+        raise ConfigError(f"max_batch is at most {MAX_BATCH}, the protocol's limit")
+    interval = settings.get("sweeper_interval_seconds", 1.0)
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
+        raise ConfigError(f"sweeper_interval_seconds must be a positive number, not {interval!r}")
+    if settings.get("admin_token") and settings.get("admin_token") == settings.get(
+            "worker_token"):
+        raise ConfigError("admin_token and worker_token must differ")
     return Config(**settings)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
+import msgspec
 from aiohttp import web
 
 from relentless.engine import answers as engine
 from relentless.service import schemas
 from relentless.service.bodies import answer, limit_batch, read
 from relentless.service.keys import ENGINE, WAKER
+
+
+def _milliseconds(seconds: float) -> int:
+    """A lease length in whole milliseconds, never rounded down to nothing."""
+    return max(1, math.ceil(seconds * 1000))
 
 
 def _leased(job: engine.LeasedJob) -> schemas.LeasedJob:
@@ -29,7 +36,7 @@ async def lease(request: web.Request) -> web.Response:
     while True:
         generation = waker.generation()
         jobs = await workers.lease(body.worker, body.operations, body.max_jobs,
-                                   int(body.lease_seconds * 1000))
+                                   _milliseconds(body.lease_seconds))
         remaining = deadline - loop.time()
         if jobs or remaining <= 0:
             return answer(schemas.LeaseResponse([_leased(job) for job in jobs]))
@@ -38,21 +45,62 @@ async def lease(request: web.Request) -> web.Response:
 
 async def complete(request: web.Request) -> web.Response:
     """One result per completion; one bad completion never fails the others."""
-    body = await read(request, schemas.CompleteRequest)
+    body = await read(request, schemas.CompleteRequestItems)
     limit_batch(request, len(body.completions), "completions")
-    results = await request.app[ENGINE].workers.complete(
-        [engine.Completion(item.job_id, item.label, item.output) for item in body.completions])
-    return answer(schemas.CompleteResponse([
-        schemas.CompletionResult(item.job_id, result.verdict.value,
-                                 result.reason.value if result.reason else None)
-        for item, result in zip(body.completions, results, strict=True)]))
+    items = [_completion(raw) for raw in body.completions]
+    valid = [item for item in items if isinstance(item, schemas.CompletionItem)]
+    decided = iter(await request.app[ENGINE].workers.complete(
+        [engine.Completion(item.job_id, item.label, item.output) for item in valid]))
+    results = []
+    for item in items:
+        if isinstance(item, schemas.CompletionResult):
+            results.append(item)
+            continue
+        result = next(decided)
+        results.append(schemas.CompletionResult(
+            item.job_id, result.verdict.value, result.reason.value if result.reason else None))
+    return answer(schemas.CompleteResponse(results))
+
+
+def _completion(raw: msgspec.Raw) -> schemas.CompletionItem | schemas.CompletionResult:
+    """The completion in ``raw``, or the rejection that answers it on its own."""
+    try:
+        item = msgspec.json.decode(raw, type=schemas.CompletionItem)
+    except msgspec.DecodeError as exc:  # ValidationError included
+        job_id = _job_id_of(raw)
+        return schemas.CompletionResult(job_id, "rejected", f"invalid_completion: {exc}")
+    if item.output is not None and _holds_nul(item.output):
+        return schemas.CompletionResult(item.job_id, "rejected",
+                                        "invalid_output: text may not contain NUL characters")
+    return item
+
+
+def _job_id_of(raw: msgspec.Raw) -> str:
+    try:
+        found = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return ""
+    job_id = found.get("job_id") if isinstance(found, dict) else None
+    return job_id if isinstance(job_id, str) else ""
+
+
+def _holds_nul(value: object) -> bool:
+    """Whether any string in a JSON value (keys included) holds a NUL, which PostgreSQL
+    cannot store."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 async def heartbeat(request: web.Request) -> web.Response:
     body = await read(request, schemas.HeartbeatRequest)
     limit_batch(request, len(body.job_ids), "jobs")
     results = await request.app[ENGINE].workers.heartbeat(
-        body.worker, body.job_ids, int(body.lease_seconds * 1000))
+        body.worker, body.job_ids, _milliseconds(body.lease_seconds))
     return answer(schemas.HeartbeatResponse([
         schemas.HeartbeatResult(r.job_id, r.extended, r.lease_expires_at) for r in results]))
 

@@ -11,8 +11,10 @@ import msgspec
 MAX_BATCH = 1_000
 """The most items one request may carry (jobs to lease, completions, starts, ...)."""
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-JobId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+_NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=_NO_NUL)]
+JobId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=_NO_NUL)]
+Text = Annotated[str, msgspec.Meta(max_length=2_000, pattern=_NO_NUL)]
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
 WaitSeconds = Annotated[float, msgspec.Meta(ge=0, le=60)]
 BatchSize = Annotated[int, msgspec.Meta(ge=1, le=MAX_BATCH)]
@@ -58,6 +60,13 @@ class CompletionItem(Struct):
 class CompleteRequest(Struct):
     completions: Annotated[list[CompletionItem], msgspec.Meta(min_length=1,
                                                               max_length=MAX_BATCH)]
+
+
+class CompleteRequestItems(Struct):
+    """How the gateway reads a completion batch: each item on its own, so that one
+    malformed item is rejected alone instead of failing the batch."""
+
+    completions: Annotated[list[msgspec.Raw], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
 
 
 class CompletionResult(Struct):
@@ -148,8 +157,8 @@ class DefinitionDetail(Struct):
 
 class StartWorkflow(Struct):
     definition: Name
-    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    key: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    version: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] | None = None
+    key: Name | None = None
     context: JSONObject | None = None
 
 
@@ -212,7 +221,7 @@ class History(Struct):
 
 class MoveRequest(Struct):
     node: Name
-    reason: Annotated[str, msgspec.Meta(max_length=2_000)] = ""
+    reason: Text = ""
     by: Name = "operator"
 
 

@@ -32,6 +32,3 @@ def query(name: str) -> str:
     except KeyError:
         raise KeyError(f"no query named {name!r} in queries.sql") from None
 
-
-def names() -> list[str]:
-    return sorted(_statements())
