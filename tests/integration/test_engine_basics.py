@@ -156,3 +156,31 @@ def test_heartbeat_extends_only_live_leases_up_to_the_attempt_timeout(
     assert released.released
     [again] = run(payment.workers.lease("w2", ["charge_card"], 1, 10_000))
     assert (again.job_id, again.attempt) == (job.job_id, 1)
+
+
+def test_a_stored_version_loads_from_its_canonical_form_not_by_validating_again(
+        payment: Engine, database_dsn: str, run: Any) -> None:
+    """A stricter release must still run workflows started on older versions."""
+    import asyncpg  # noqa: PLC0415
+
+    from relentless.engine.engine import Engine as FreshEngine  # noqa: PLC0415
+
+    [started] = run(payment.workflows.start([StartRequest("payment")]))
+
+    async def break_the_source() -> None:
+        connection = await asyncpg.connect(database_dsn)
+        try:  # stands in for rules that no longer accept what was published
+            await connection.execute(
+                "UPDATE relentless_definitions SET source = 'not: [a definition'")
+        finally:
+            await connection.close()
+
+    run(break_the_source())
+    fresh = run(FreshEngine.connect(database_dsn, payment.clock, min_size=1, max_size=2))
+    try:
+        [job] = run(fresh.workers.lease("w", ["charge_card"], 1, 30_000))
+        assert job.workflow_id == started.workflow_id
+        [answer] = run(fresh.workers.complete([Completion(job.job_id, "ok")]))
+        assert answer.verdict is Verdict.ACCEPTED
+    finally:
+        run(fresh.close())

@@ -116,6 +116,26 @@ class Definition:
         }
 
 
+def definition_from_canonical(data: Mapping[str, Any]) -> Definition:
+    """Rebuild a stored definition from its canonical form, without validating it again.
+
+    A version was validated when it was published. Loading it must not depend on the
+    validation rules of the release that loads it: a stricter release must still run
+    the workflows already started on an older version.
+    """
+    if data.get("format") != FORMAT_VERSION:
+        raise ValueError(f"stored definition has format {data.get('format')!r}; "
+                         f"this release reads format {FORMAT_VERSION}")
+    nodes = {}
+    for name, node in data["nodes"].items():
+        backoff = node["backoff"]
+        nodes[name] = Node(
+            name, node["operation"], dict(node["on"]), node["timeout_ms"], node["attempts"],
+            Backoff(backoff["initial_ms"], backoff["multiplier"], backoff["max_ms"]),
+            node["deadline_ms"], node["manual"], node["description"])
+    return Definition(data["name"], data["start"], nodes, data["description"])
+
+
 def canonical_json(data: Any) -> str:
     """One spelling of ``data`` as JSON, so that equal content hashes equally."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from relentless.core.compiler import CompiledDefinition, compile_definition
+from relentless.core.definition import definition_from_canonical
 from relentless.core.reader import parse_definition
 from relentless.core.registry import PackedTables, Registry
 from relentless.core.source import Format
@@ -59,7 +60,7 @@ class Catalog:
             if row is not None:
                 return Published(name, row["version"], fingerprint, created=False)
             row = await connection.fetchrow(query("insert_definition"), name, fingerprint,
-                                            text, fmt)
+                                            text, fmt, definition.canonical())
         assert row is not None, "INSERT ... RETURNING returns the row it inserted"
         return Published(name, row["version"], fingerprint, created=True)
 
@@ -102,7 +103,11 @@ class Catalog:
         return rows[0] if rows else None
 
     def _load(self, row: asyncpg.Record) -> LoadedDefinition:
-        compiled = compile_definition(parse_definition(row["source"], row["source_format"]))
+        if row["canonical"] is not None:
+            definition = definition_from_canonical(row["canonical"])
+        else:  # stored before canonical forms were kept
+            definition = parse_definition(row["source"], row["source_format"])
+        compiled = compile_definition(definition)
         loaded = LoadedDefinition(row["id"], row["name"], row["version"], row["source"],
                                   row["source_format"], compiled, self._registry.add(compiled))
         self._loaded[loaded.id] = loaded

@@ -8,8 +8,9 @@
 SELECT pg_advisory_xact_lock(hashtext('relentless.definition:' || $1))
 
 -- name: insert_definition
-INSERT INTO relentless_definitions (name, version, fingerprint, source, source_format)
-SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4
+INSERT INTO relentless_definitions (name, version, fingerprint, source, source_format,
+                                    canonical)
+SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5
 FROM relentless_definitions WHERE name = $1
 RETURNING id, version
 
@@ -17,15 +18,15 @@ RETURNING id, version
 SELECT id, version FROM relentless_definitions WHERE name = $1 AND fingerprint = $2
 
 -- name: definition_by_id
-SELECT id, name, version, fingerprint, source, source_format, created_at
+SELECT id, name, version, fingerprint, source, source_format, canonical, created_at
 FROM relentless_definitions WHERE id = $1
 
 -- name: definition_by_version
-SELECT id, name, version, fingerprint, source, source_format, created_at
+SELECT id, name, version, fingerprint, source, source_format, canonical, created_at
 FROM relentless_definitions WHERE name = $1 AND version = $2
 
 -- name: latest_definition
-SELECT id, name, version, fingerprint, source, source_format, created_at
+SELECT id, name, version, fingerprint, source, source_format, canonical, created_at
 FROM relentless_definitions WHERE name = $1 ORDER BY version DESC LIMIT 1
 
 -- name: definition_versions
