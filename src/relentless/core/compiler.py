@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +34,15 @@ def _column(values: Sequence[Any], dtype: type[_Scalar]) -> npt.NDArray[_Scalar]
     """A read-only per-node array."""
     array: npt.NDArray[_Scalar] = np.array(values, dtype=dtype)
     return _frozen(array)
+
+
+class StepSettings(NamedTuple):
+    """What every job of a node's step carries, read once from the per-node arrays."""
+
+    operation: str
+    manual: bool
+    timeout_ms: int
+    deadline_ms: int | None
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -71,6 +80,12 @@ class CompiledDefinition:
     def fingerprint(self) -> str:
         """Hash of the definition's content: same content, same fingerprint."""
         return self.definition.fingerprint
+
+    def step_settings(self, node: int) -> StepSettings:
+        """Operation, manual flag, attempt timeout and step deadline of ``node``."""
+        deadline = int(self.deadline_ms[node])
+        return StepSettings(self.operations[node] or "", bool(self.manual[node]),
+                            int(self.timeout_ms[node]), deadline if deadline >= 0 else None)
 
     def offered_labels(self, node: int) -> tuple[str, ...]:
         """Labels a worker may complete ``node``'s step with (never the reserved one)."""

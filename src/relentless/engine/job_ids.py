@@ -8,6 +8,7 @@ distribution key) without another index.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import NamedTuple
 
 _JOB_ID = re.compile(r"([1-9]\d{0,18})\.([1-9]\d{0,9})\.([1-9]\d{0,9})", re.ASCII)
@@ -35,3 +36,9 @@ def parse_job_id(job_id: object) -> JobKey | None:
     if key.workflow > _INT64_MAX or key.step > _INT32_MAX or key.attempt > _INT32_MAX:
         return None
     return key
+
+
+def key_columns(keys: Sequence[JobKey]) -> tuple[list[int], list[int], list[int]]:
+    """Job keys as the three parallel arrays the queries unnest."""
+    return ([key.workflow for key in keys], [key.step for key in keys],
+            [key.attempt for key in keys])

@@ -18,7 +18,7 @@ from relentless.core.status import Status
 from relentless.engine.answers import SweepOutcome, Swept, TimeoutCause, TransitionKind
 from relentless.engine.catalog import LoadedDefinition
 from relentless.engine.context import EngineContext
-from relentless.engine.job_ids import JobKey
+from relentless.engine.job_ids import JobKey, key_columns
 from relentless.engine.transitions import Edge, Transitions
 from relentless.store.database import Connection, query
 
@@ -94,9 +94,9 @@ class _Pass:
                 continue
             backoff = compiled.definition.nodes[row["node"]].backoff.delay_ms(job.attempt)
             retry = JobKey(job.workflow, job.step, job.attempt + 1)
-            self._retries.append((retry, row["node"], compiled.operations[node] or "",
-                                  bool(compiled.manual[node]), int(compiled.timeout_ms[node]),
-                                  self._now + timedelta(milliseconds=backoff)))
+            step = compiled.step_settings(node)
+            self._retries.append((retry, row["node"], step.operation, step.manual,
+                                  step.timeout_ms, self._now + timedelta(milliseconds=backoff)))
             self.events.append(Swept(job.workflow, str(job), SweepOutcome.RETRY_SCHEDULED))
 
     def _time_out(self) -> None:
@@ -119,10 +119,8 @@ class _Pass:
         closed: set[JobKey] = set()
         if self._closing:
             keys = [key for key, _ in self._closing]
-            rows = await connection.fetch(
-                query("close_jobs"), self._now, [k.workflow for k in keys],
-                [k.step for k in keys], [k.attempt for k in keys],
-                [state for _, state in self._closing])
+            rows = await connection.fetch(query("close_jobs"), self._now, *key_columns(keys),
+                                          [state for _, state in self._closing])
             closed = {JobKey(r["workflow_id"], r["step"], r["attempt"]) for r in rows}
         self._expire(closed)
         self._time_out()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from relentless.core.compiler import StepSettings
 from relentless.engine.answers import JSONObject, TransitionKind
 from relentless.engine.catalog import LoadedDefinition
 from relentless.store.database import Connection, query
@@ -31,6 +32,11 @@ class Edge:
     output: JSONObject | None = None
 
 
+def deadline_from(now: datetime, step: StepSettings) -> datetime | None:
+    """When a step that begins ``now`` must have ended, if its node has a deadline."""
+    return None if step.deadline_ms is None else now + timedelta(milliseconds=step.deadline_ms)
+
+
 class Transitions:
     """Edges to take in one transaction, as the columns ``take_transitions`` expects."""
 
@@ -46,13 +52,11 @@ class Transitions:
     def add(self, definition: LoadedDefinition, edge: Edge) -> None:
         compiled = definition.compiled
         target = compiled.node_index[edge.target]
-        deadline_ms = int(compiled.deadline_ms[target])
-        deadline = self._now + timedelta(milliseconds=deadline_ms) if deadline_ms >= 0 else None
+        step = compiled.step_settings(target)
         row = (
             edge.workflow_id, edge.step, edge.source, edge.target, edge.kind.value, edge.label,
             edge.attempt, edge.by, edge.reason, edge.output, bool(compiled.is_leaf[target]),
-            deadline, compiled.operations[target] or "", bool(compiled.manual[target]),
-            int(compiled.timeout_ms[target]),
+            deadline_from(self._now, step), step.operation, step.manual, step.timeout_ms,
         )
         for column, value in zip(self._columns, row, strict=True):
             column.append(value)

@@ -29,7 +29,7 @@ from relentless.engine.answers import (
     rejected,
 )
 from relentless.engine.context import EngineContext
-from relentless.engine.job_ids import JobKey, parse_job_id
+from relentless.engine.job_ids import JobKey, key_columns, parse_job_id
 from relentless.engine.transitions import Edge, Transitions
 from relentless.store.database import Connection, query
 
@@ -74,7 +74,7 @@ class Workers:
         keys = [parse_job_id(job_id) for job_id in job_ids]
         known = [key for key in keys if key is not None]
         rows = await self._context.database.fetch(
-            "heartbeat_jobs", self._context.clock.now(), worker, lease_ms, *_key_columns(known))
+            "heartbeat_jobs", self._context.clock.now(), worker, lease_ms, *key_columns(known))
         expiries = {JobKey(r["workflow_id"], r["step"], r["attempt"]): r["lease_expires_at"]
                     for r in rows}
         return [LeaseExtension(job_id, key in expiries, expiries.get(key) if key else None)
@@ -86,7 +86,7 @@ class Workers:
         known = [key for key in keys if key is not None]
         async with self._context.database.transaction() as connection:
             rows = await connection.fetch(query("release_jobs"), self._context.clock.now(),
-                                          worker, *_key_columns(known))
+                                          worker, *key_columns(known))
             if rows:
                 await connection.execute(query("notify_ready"))
         released = {JobKey(r["workflow_id"], r["step"], r["attempt"]) for r in rows}
@@ -99,7 +99,7 @@ class Workers:
         known = sorted({key for key in keys if key is not None})
         async with self._context.database.transaction() as connection:
             rows = await connection.fetch(query("lock_jobs_for_completion"),
-                                          *_key_columns(known))
+                                          *key_columns(known))
             batch = _Batch(self._context, now, {
                 JobKey(r["workflow_id"], r["step"], r["attempt"]): r for r in rows})
             answers = await batch.decide(connection, completions, keys, by)
@@ -181,12 +181,6 @@ class _Batch:
     async def write(self, connection: Connection) -> None:
         """One statement: close the deciding jobs, move the workflows, open next steps."""
         await self._transitions.write(connection)
-
-
-def _key_columns(keys: Sequence[JobKey]) -> tuple[list[int], list[int], list[int]]:
-    """Job keys as the three parallel arrays the queries unnest."""
-    return ([key.workflow for key in keys], [key.step for key in keys],
-            [key.attempt for key in keys])
 
 
 def _object_or_none(output: JSONObject | None) -> JSONObject | None:

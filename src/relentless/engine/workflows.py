@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import asyncpg
 
@@ -27,8 +27,8 @@ from relentless.engine.answers import (
 )
 from relentless.engine.catalog import LoadedDefinition
 from relentless.engine.context import EngineContext
-from relentless.engine.job_ids import JobKey
-from relentless.engine.transitions import Edge, Transitions
+from relentless.engine.job_ids import JobKey, key_columns
+from relentless.engine.transitions import Edge, Transitions, deadline_from
 from relentless.store.database import Connection, query
 
 _ACTIVE = ("running", "incident")
@@ -90,13 +90,10 @@ class Workflows:
         columns: list[list[object]] = [[] for _ in range(9)]
         for (index, loaded), workflow_id in zip(fresh, ids, strict=True):
             compiled = loaded.compiled
-            start = compiled.start
-            deadline_ms = int(compiled.deadline_ms[start])
-            row = (workflow_id, loaded.id, requests[index].key, compiled.node_names[start],
-                   requests[index].context or {},
-                   now + timedelta(milliseconds=deadline_ms) if deadline_ms >= 0 else None,
-                   compiled.operations[start] or "", bool(compiled.manual[start]),
-                   int(compiled.timeout_ms[start]))
+            step = compiled.step_settings(compiled.start)
+            row = (workflow_id, loaded.id, requests[index].key,
+                   compiled.node_names[compiled.start], requests[index].context or {},
+                   deadline_from(now, step), step.operation, step.manual, step.timeout_ms)
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
         rows = await connection.fetch(query("start_workflows"), now, *columns)
@@ -140,11 +137,11 @@ class Workflows:
 
     async def _close_open_job(self, connection: Connection, now: datetime,
                               workflow: asyncpg.Record) -> None:
-        jobs = await connection.fetch(query("open_job_of"), workflow["id"], workflow["step"])
-        if jobs:
-            await connection.execute(
-                query("close_jobs"), now, [j["workflow_id"] for j in jobs],
-                [j["step"] for j in jobs], [j["attempt"] for j in jobs], ["closed"] * len(jobs))
+        rows = await connection.fetch(query("open_job_of"), workflow["id"], workflow["step"])
+        if rows:
+            keys = [JobKey(r["workflow_id"], r["step"], r["attempt"]) for r in rows]
+            await connection.execute(query("close_jobs"), now, *key_columns(keys),
+                                     ["closed"] * len(keys))
 
     async def get(self, workflow_id: int, *, with_history: bool = True) -> Workflow | None:
         """One workflow with its position, status, context and (by default) history."""
