@@ -111,7 +111,8 @@ def announcer(progress: Progress) -> Announce:
         task = progress.add_task(label, total=trial.total_steps)
         if not progress.console.is_terminal:
             progress.console.print(f"{label}: {trial.workflows:,} workflows x {trial.steps} "
-                                   f"steps, {trial.workers} worker processes")
+                                   f"steps, {trial.workers} worker process"
+                                   f"{'es' if trial.workers != 1 else ''}")
         return lambda done: progress.update(task, completed=done)
 
     return announce

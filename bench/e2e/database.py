@@ -99,9 +99,10 @@ async def postmaster_pid(dsn: str) -> int | None:
     try:
         backend: int = await connection.fetchval("SELECT pg_backend_pid()")
         try:
-            return psutil.Process(backend).ppid()  # while connected: the backend is alive
+            parent: int = psutil.Process(backend).ppid()  # while connected: it is alive
         except psutil.Error:
             return None
+        return parent
     finally:
         await connection.close()
 

@@ -17,7 +17,7 @@ import logging
 import multiprocessing
 import queue
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
@@ -52,7 +52,7 @@ class Signals:
 class Work(Protocol):
     """A system's worker side: serve ``order`` through ``gate``, return what it recorded."""
 
-    def __call__(self, order: Order, gate: Gate) -> Awaitable[Recorder]: ...
+    def __call__(self, order: Order, gate: Gate) -> Coroutine[Any, Any, Recorder]: ...
 
 
 class Gate:

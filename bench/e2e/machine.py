@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,7 +85,7 @@ class Neighbours:
         self._postmaster = postmaster
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample_forever, daemon=True)
-        self._used: Counter[str] = Counter()
+        self._used: dict[str, float] = {}
         self._ours = 0.0
         self._began = 0.0
 
@@ -121,7 +120,7 @@ class Neighbours:
                     if pid in family:
                         self._ours += used
                     else:
-                        self._used[name] += used
+                        self._used[name] = self._used.get(name, 0.0) + used
             last = now
 
     def report(self) -> dict[str, Any]:
@@ -130,7 +129,8 @@ class Neighbours:
         return {"others_percent": round(100 * sum(self._used.values()) / capacity, 1),
                 "ours_percent": round(100 * self._ours / capacity, 1),
                 "busiest_others": {name: round(100 * seconds / capacity, 1)
-                                   for name, seconds in self._used.most_common(5)
+                                   for name, seconds in sorted(self._used.items(),
+                                                               key=lambda kv: -kv[1])[:5]
                                    if seconds > 0}}
 
 

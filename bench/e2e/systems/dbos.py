@@ -37,8 +37,8 @@ POOL_SIZE = 20
 
 TUNED = {"workers": 2}
 """Tried on the 2-core machine: 1, 2 and 4 processes x 20, 50 and 100 workflows each, pools
-of 10, 20 and 40, polling every 0.1 s and 1 s. Two processes of 50 were at least as fast
-as any other (one process is bound by its GIL); polling every 1 s was slower."""
+of 10, 20 and 40, polling every 0.1 s and 1 s. One and two processes of 50 were the
+fastest, within noise of each other; two use both cores. Polling every 1 s was slower."""
 
 
 def queue_settings() -> dict[str, Any]:

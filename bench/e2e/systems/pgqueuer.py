@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from importlib.metadata import version
 from time import monotonic
 from typing import Any
 
@@ -26,8 +27,8 @@ from bench.e2e.trial import Order, Trial
 ENQUEUE_POOL = 10
 """Connections per worker process for the handlers' enqueues."""
 TUNED = {"workers": 1, "batch": 10}
-"""Tried on the 2-core machine: 1, 2 and 3 processes x batches of 5, 10, 20, 25, 50 and 100
-x enqueue pools of 1, 4, 10 and 20. One process with batches of 10 and a pool of 10 was
+"""Tried on the 2-core machine: 1 to 4 processes x batches of 5, 10, 20, 25, 50 and 100 x
+enqueue pools of 1, 4, 10 and 20. One process with batches of 10 and a pool of 10 was
 fastest; more processes contend for the same rows and wake each other on every NOTIFY."""
 
 
@@ -45,10 +46,8 @@ class PgQueuer:
     name = "pgqueuer"
 
     def settings(self, trial: Trial) -> dict[str, Any]:
-        import pgqueuer  # noqa: PLC0415 - only when this system runs
-
         return {
-            "version": pgqueuer.__version__,
+            "version": version("pgqueuer"),
             "processes": f"{trial.workers} processes x 1 QueueManager (asyncpg), "
                        f"enqueue pool of {ENQUEUE_POOL} connections each",
             "queue_manager": queue_settings(trial),

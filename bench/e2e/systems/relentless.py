@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from time import monotonic
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import asyncpg
@@ -32,6 +32,9 @@ from bench.e2e.harness import Gate
 from bench.e2e.samples import Recorder
 from bench.e2e.systems import Endpoint
 from bench.e2e.trial import Order, Trial
+
+if TYPE_CHECKING:
+    from relentless.worker.client import Gateway
 
 START_CHUNK = 1_000
 """Workflows per start request: the server's default batch limit."""
@@ -167,7 +170,7 @@ async def work(order: Order, gate: Gate) -> Recorder:
     """Run this process's SDK workers from the go until the stop."""
     from relentless.worker import Worker, runner  # noqa: PLC0415 - worker processes only
 
-    runner.Gateway = _timed_gateway(gate.recorder)  # type: ignore[misc]
+    runner.Gateway = _timed_gateway(gate.recorder)  # type: ignore[attr-defined]
     trial = order.trial
     workers = [Worker(order.url, order.token, name=f"e2e-{order.index}-{number}",
                       **worker_settings(trial))
@@ -189,7 +192,7 @@ async def _noop(job: object) -> str:
     return fixtures.LABEL
 
 
-def _timed_gateway(recorder: Recorder) -> type:
+def _timed_gateway(recorder: Recorder) -> type[Gateway]:
     """The SDK's Gateway, noting when leases and completions were answered."""
     from relentless.worker.client import Gateway  # noqa: PLC0415 - worker processes only
 
