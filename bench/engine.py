@@ -35,11 +35,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from bench import fixtures
+from bench.e2e.database import create_database, drop_database
 from relentless.engine.answers import Completion, StartRequest, Verdict
 from relentless.engine.engine import Engine
 from relentless.store.embedded import start_embedded
@@ -97,11 +97,6 @@ class Scenario:
         return min(self.starts)
 
 
-def with_database(dsn: str, database: str) -> str:
-    """``dsn`` pointing at another database of the same server."""
-    return urlunsplit(urlsplit(dsn)._replace(path=f"/{database}"))
-
-
 def progress(message: str) -> None:
     """Loading takes a minute: say what is happening, on stderr (stdout is the result)."""
     print(message, file=sys.stderr, flush=True)
@@ -116,25 +111,6 @@ async def engine_on(dsn: str, settings: Settings) -> AsyncIterator[Engine]:
         yield engine
     finally:
         await engine.close()
-
-
-async def create_database(server_dsn: str, name: str) -> str:
-    """A new, empty database on the server; returns its DSN."""
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return with_database(server_dsn, name)
-
-
-async def drop_database(server_dsn: str, name: str) -> None:
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def prepare(server_dsn: str, name: str, stored: int, settings: Settings) -> Scenario:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from bench import engine as runner_module
+from bench.e2e.database import drop_database
 from bench.engine import Settings
 from relentless.engine.engine import Engine
 from relentless.store.embedded import start_embedded
@@ -54,5 +55,5 @@ def test_steps_through_lease_and_complete(benchmark: Any, loop: asyncio.Runner,
             rounds=ROUNDS, iterations=1)
     finally:
         loop.run(engine.close())
-        loop.run(runner_module.drop_database(server_dsn, f"relentless_bench_{name}"))
+        loop.run(drop_database(server_dsn, f"relentless_bench_{name}"))
     benchmark.extra_info["steps_per_s"] = round(settings.total_steps / benchmark.stats["median"])
