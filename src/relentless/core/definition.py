@@ -93,6 +93,8 @@ class Definition:
     start: str
     nodes: Mapping[str, Node]
     description: str | None = None
+    sla_ms: int | None = None
+    """Time from start to leaf a workflow should stay within; None when none is declared."""
     fingerprint: str = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -106,14 +108,21 @@ class Definition:
         return tuple(name for name, node in self.nodes.items() if node.is_leaf)
 
     def canonical(self) -> dict[str, Any]:
-        """Plain data that equals for equal content, whatever the file's format or order."""
-        return {
+        """Plain data that equals for equal content, whatever the file's format or order.
+
+        ``sla_ms`` appears only when declared, so that definitions written before the
+        field existed keep their fingerprints.
+        """
+        data: dict[str, Any] = {
             "format": FORMAT_VERSION,
             "name": self.name,
             "start": self.start,
             "description": self.description,
             "nodes": {name: self.nodes[name].canonical() for name in sorted(self.nodes)},
         }
+        if self.sla_ms is not None:
+            data["sla_ms"] = self.sla_ms
+        return data
 
 
 def definition_from_canonical(data: Mapping[str, Any]) -> Definition:
@@ -133,7 +142,8 @@ def definition_from_canonical(data: Mapping[str, Any]) -> Definition:
             name, node["operation"], dict(node["on"]), node["timeout_ms"], node["attempts"],
             Backoff(backoff["initial_ms"], backoff["multiplier"], backoff["max_ms"]),
             node["deadline_ms"], node["manual"], node["description"])
-    return Definition(data["name"], data["start"], nodes, data["description"])
+    return Definition(data["name"], data["start"], nodes, data["description"],
+                      data.get("sla_ms"))
 
 
 def canonical_json(data: Any) -> str:

@@ -32,7 +32,7 @@ MAX_CELLS = 1_000_000
 """nodes x labels: the dense transition table of every version lives on every node."""
 MAX_ATTEMPTS = 1_000_000
 
-TOP_FIELDS = frozenset({"name", "start", "nodes", "defaults", "description"})
+TOP_FIELDS = frozenset({"name", "start", "nodes", "defaults", "description", "sla"})
 SETTING_FIELDS = frozenset({"timeout", "attempts", "backoff", "deadline"})
 NODE_FIELDS = SETTING_FIELDS | {"operation", "on", "manual", "description"}
 BACKOFF_FIELDS = frozenset({"initial", "multiplier", "max"})
@@ -111,6 +111,7 @@ class _Reader:
         name = self._name(data, "name", top, required=True)
         start = self._name(data, "start", top, required=True)
         description = self._text(data, "description", top)
+        sla = self._duration(data, "sla", top, positive=True) if "sla" in data else None
         defaults = self._defaults(data)
         nodes = self._nodes(data, defaults)
         if nodes is None:
@@ -119,7 +120,7 @@ class _Reader:
         self.problems.extend(graph_problems(start, nodes, declared, _source_lines(data)))
         if name is None or start is None:
             return None
-        return Definition(name, start, nodes, description)
+        return Definition(name, start, nodes, description, sla)
 
     def _duplicates(self, data: dict[str, Any]) -> None:
         for path, mapping in walk_mappings(data):
