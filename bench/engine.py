@@ -40,9 +40,10 @@ import asyncpg
 
 from bench import fixtures
 from bench.e2e.database import create_database, drop_database
-from relentless.engine.answers import Completion, StartRequest, Verdict
 from relentless.engine.engine import Engine
+from relentless.engine.values import Completion, StartRequest
 from relentless.store.embedded import start_embedded
+from relentless.vocabulary import Verdict
 
 START_BATCH = 1_000
 LEASE_MS = 60_000

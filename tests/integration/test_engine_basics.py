@@ -8,18 +8,17 @@ from typing import Any
 import pytest
 
 from relentless import DefinitionInvalid
-from relentless.engine.answers import (
-    Completion,
+from relentless.engine.clock import ManualClock
+from relentless.engine.engine import Engine
+from relentless.engine.values import Completion, StartRequest
+from relentless.vocabulary import (
     Reason,
-    StartRequest,
     SweepOutcome,
     TimeoutCause,
     TransitionKind,
     Verdict,
     WorkflowStatus,
 )
-from relentless.engine.clock import ManualClock
-from relentless.engine.engine import Engine
 
 PAYMENT = (Path(__file__).resolve().parents[2] / "examples" / "payment.yaml").read_text()
 

@@ -24,9 +24,9 @@ import asyncpg
 import pytest
 
 from bench import fixtures
-from relentless.engine.answers import Completion, StartRequest
 from relentless.engine.clock import ManualClock
 from relentless.engine.engine import Engine
+from relentless.engine.values import Completion, StartRequest
 from relentless.store.queries import query
 
 STORED = 100_000
@@ -134,7 +134,7 @@ ARGUMENTS: dict[str, Callable[[Stored], tuple[Any, ...]]] = {
     "schedule_retries": lambda s: (
         *_keys([(workflow, step, attempt + 1) for workflow, step, attempt in s.leased]),
         ["s1"] * len(s.leased), ["step1"] * len(s.leased), [False] * len(s.leased),
-        [30_000] * len(s.leased), ["ready"] * len(s.leased), [s.now] * len(s.leased)),
+        [30_000] * len(s.leased), [s.now] * len(s.leased)),
     "raise_incidents": lambda s: (s.now, _keys(s.leased)[0],
                                   ["attempts_exhausted"] * len(s.leased)),
     "start_workflows": _starts,

@@ -50,7 +50,7 @@ STEP_ONE = """
 import asyncio, sys
 from pathlib import Path
 from relentless.engine.engine import Engine
-from relentless.engine.answers import StartRequest
+from relentless.engine.values import StartRequest
 from relentless.store.embedded import start_embedded
 
 async def main():

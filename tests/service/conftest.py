@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from relentless.config import Config
 from relentless.service.app import create_app
-from relentless.service.config import Config
 
 ADMIN = "admin-token-for-tests"
 WORKER = "worker-token-for-tests"

@@ -25,10 +25,10 @@ from hypothesis.stateful import (
 )
 
 from relentless.core.reader import parse_definition
-from relentless.engine.answers import Completion, StartRequest
 from relentless.engine.clock import ManualClock
 from relentless.engine.engine import Engine
 from relentless.engine.transitions import Transitions
+from relentless.engine.values import Completion, StartRequest
 from relentless.errors import StoreUnavailable
 from relentless.store.database import Connection
 from spec import model

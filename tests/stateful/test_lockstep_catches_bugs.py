@@ -9,13 +9,14 @@ from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from relentless.core.definition import Backoff
-from relentless.engine import workers
+from relentless.engine import worker_protocol
+from relentless.vocabulary import JobState
 from tests.stateful.test_engine_matches_model import STEPS, Run, machine_for
 
 
 def _accepts_completions_of_ended_attempts(patch: pytest.MonkeyPatch) -> None:
     """An expired or closed job still counts as the step's open job."""
-    patch.setattr(workers, "_OPEN", ("ready", "leased", "expired", "closed"))
+    patch.setattr(worker_protocol, "OPEN_JOB_STATES", frozenset(JobState))
 
 
 def _retries_without_backoff(patch: pytest.MonkeyPatch) -> None:

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from relentless.core.definition import Definition
-from relentless.engine import answers as engine
-from relentless.engine.job_ids import parse_job_id
+from relentless.engine import values as engine
+from relentless.store.job_ids import parse_job_id
 from spec import model
 
 JobKey = tuple[int, int, int]

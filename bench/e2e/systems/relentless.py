@@ -34,12 +34,10 @@ from bench.e2e.systems import Endpoint
 from bench.e2e.trial import Order, Trial
 
 if TYPE_CHECKING:
-    from relentless.worker.client import Gateway
+    from relentless.worker.transport import Gateway
 
 START_CHUNK = 1_000
 """Workflows per start request: the server's default batch limit."""
-LEASE_PATH = "/v1/jobs/lease"
-COMPLETE_PATH = "/v1/jobs/complete"
 SERVER_START_TIMEOUT_S = 30.0
 POOL_SIZE = 10
 """Server connections to PostgreSQL: the server's default."""
@@ -194,28 +192,28 @@ async def _noop(job: object) -> str:
 
 def _timed_gateway(recorder: Recorder) -> type[Gateway]:
     """The SDK's Gateway, noting when leases and completions were answered."""
-    from relentless.worker.client import Gateway  # noqa: PLC0415 - worker processes only
+    from relentless import protocol  # noqa: PLC0415 - worker processes only
+    from relentless.worker.transport import Gateway  # noqa: PLC0415
 
     class TimedGateway(Gateway):
-        async def post(self, path: str, body: Any, **options: Any) -> dict[str, Any]:
+        async def post(self, path: str, body: Any, answer: Any, **options: Any) -> Any:
             sent = monotonic()
-            answer = await super().post(path, body, **options)
+            decoded = await super().post(path, body, answer, **options)
             answered = monotonic()
-            if path == LEASE_PATH:
-                for job in answer.get("jobs", ()):
-                    recorder.lease((job["workflow_id"], job["step"]), answered)
-            elif path == COMPLETE_PATH:
-                _note_completions(recorder, answer, sent, answered)
-            return answer
+            if isinstance(decoded, protocol.LeaseResponse):
+                for job in decoded.jobs:
+                    recorder.lease((job.workflow_id, job.step), answered)
+            elif isinstance(decoded, protocol.CompleteResponse):
+                _note_completions(recorder, decoded, sent, answered)
+            return decoded
 
     return TimedGateway
 
 
-def _note_completions(recorder: Recorder, answer: dict[str, Any], sent: float,
-                      answered: float) -> None:
+def _note_completions(recorder: Recorder, answer: Any, sent: float, answered: float) -> None:
     """Each accepted completion of step s makes step s + 1 of its workflow ready now."""
-    results = answer.get("results", ())
-    accepted = [item["job_id"] for item in results if item.get("result") == "accepted"]
+    results = answer.results
+    accepted = [item.job_id for item in results if item.verdict == "accepted"]
     for job_id in accepted:
         workflow, step, _ = job_id.split(".")
         recorder.made_ready((int(workflow), int(step) + 1), answered)

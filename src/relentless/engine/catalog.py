@@ -17,8 +17,10 @@ from relentless.core.definition import definition_from_canonical
 from relentless.core.reader import parse_definition
 from relentless.core.registry import PackedTables, Registry
 from relentless.core.source import Format
-from relentless.engine.answers import Published
-from relentless.store.database import Connection, Database, query
+from relentless.engine.values import Published
+from relentless.store import statements as sql
+from relentless.store.database import Database
+from relentless.store.statements import Connection, Statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,21 +57,24 @@ class Catalog:
         definition = await asyncio.to_thread(parse_definition, text, fmt)
         name, fingerprint = definition.name, definition.fingerprint
         async with self._database.transaction() as connection:
-            await connection.execute(query("lock_definition_name"), name)
-            row = await connection.fetchrow(query("definition_by_fingerprint"), name, fingerprint)
-            if row is not None:
-                return Published(name, row["version"], fingerprint, created=False)
-            row = await connection.fetchrow(query("insert_definition"), name, fingerprint,
-                                            text, fmt, definition.canonical())
+            await sql.LOCK_DEFINITION_NAME.execute(connection, name=name)
+            row = await sql.DEFINITION_BY_FINGERPRINT.fetchrow(connection, name=name,
+                                                               fingerprint=fingerprint)
+            created = row is None
+            if row is None:
+                row = await sql.INSERT_DEFINITION.fetchrow(
+                    connection, name=name, fingerprint=fingerprint, source=text,
+                    source_format=fmt, canonical=definition.canonical())
         assert row is not None, "INSERT ... RETURNING returns the row it inserted"
-        return Published(name, row["version"], fingerprint, created=True)
+        return Published(name=name, version=row["version"], fingerprint=fingerprint,
+                         created=created)
 
     async def by_id(self, definition_id: int, connection: Connection | None = None
                     ) -> LoadedDefinition:
         """The version stored under ``definition_id`` (which must exist)."""
         loaded = self._loaded.get(definition_id)
         if loaded is None:
-            row = await self._fetchrow(connection, "definition_by_id", definition_id)
+            row = await self._fetchrow(connection, sql.DEFINITION_BY_ID, id=definition_id)
             if row is None:
                 raise LookupError(f"no definition with id {definition_id}")
             loaded = self._load(row)
@@ -78,28 +83,28 @@ class Catalog:
     async def resolve(self, name: str, version: int | None = None) -> LoadedDefinition | None:
         """The given version of ``name`` (its latest when None), if it exists."""
         if version is None:
-            row = await self._fetchrow(None, "latest_definition", name)
+            row = await self._fetchrow(None, sql.LATEST_DEFINITION, name=name)
         else:
-            row = await self._fetchrow(None, "definition_by_version", name, version)
+            row = await self._fetchrow(None, sql.DEFINITION_BY_VERSION, name=name,
+                                       version=version)
         if row is None:
             return None
         return self._loaded.get(row["id"]) or self._load(row)
 
     async def names(self) -> list[tuple[str, int, int]]:
         """Every definition name with its latest version and number of versions."""
-        rows = await self._database.fetch("definition_names")
+        rows = await self._database.fetch(sql.DEFINITION_NAMES)
         return [(row["name"], row["latest"], row["versions"]) for row in rows]
 
     async def versions(self, name: str) -> list[asyncpg.Record]:
         """The versions of ``name``, oldest first (empty if there is no such name)."""
-        return await self._database.fetch("definition_versions", name)
+        return await self._database.fetch(sql.DEFINITION_VERSIONS, name=name)
 
-    async def _fetchrow(self, connection: Connection | None, name: str,
-                        *arguments: Any) -> asyncpg.Record | None:
+    async def _fetchrow(self, connection: Connection | None, statement: Statement,
+                        **values: Any) -> asyncpg.Record | None:
         if connection is not None:
-            row: asyncpg.Record | None = await connection.fetchrow(query(name), *arguments)
-            return row
-        rows = await self._database.fetch(name, *arguments)
+            return await statement.fetchrow(connection, **values)
+        rows = await self._database.fetch(statement, **values)
         return rows[0] if rows else None
 
     def _load(self, row: asyncpg.Record) -> LoadedDefinition:

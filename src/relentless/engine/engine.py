@@ -6,9 +6,10 @@ from relentless.engine.catalog import Catalog
 from relentless.engine.clock import Clock, SystemClock
 from relentless.engine.context import EngineContext
 from relentless.engine.sweeper import Sweeper
-from relentless.engine.workers import Workers
+from relentless.engine.worker_protocol import WorkerProtocol
 from relentless.engine.workflows import Workflows
 from relentless.store.database import Database
+from relentless.store.store import Store
 
 
 class Engine:
@@ -24,14 +25,20 @@ class Engine:
         self.definitions = Catalog(database)
         context = EngineContext(database, self.definitions, self.clock)
         self.workflows = Workflows(context)
-        self.workers = Workers(context)
+        self.workers = WorkerProtocol(context)
         self.sweeper = Sweeper(context)
+        self._store: Store | None = None
 
     @classmethod
     async def connect(cls, dsn: str, clock: Clock | None = None, *, min_size: int = 2,
                       max_size: int = 10) -> Engine:
-        """An engine on the database at ``dsn``, its schema brought up to date."""
-        return cls(await Database.connect(dsn, min_size=min_size, max_size=max_size), clock)
+        """An engine with a store of its own on ``dsn`` (closed with the engine)."""
+        store = await Store.open(dsn, pool_size=max_size, min_pool_size=min_size, listen=False)
+        engine = cls(store.database, clock)
+        engine._store = store
+        return engine
 
     async def close(self) -> None:
-        await self.database.close()
+        """Close the store this engine opened itself, if any (an app closes its own)."""
+        if self._store is not None:
+            await self._store.close()

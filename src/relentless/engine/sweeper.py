@@ -15,12 +15,15 @@ import asyncpg
 from relentless.core.compiler import TIMEOUT_LABEL
 from relentless.core.definition import RESERVED_LABEL
 from relentless.core.status import Status
-from relentless.engine.answers import SweepOutcome, Swept, TimeoutCause, TransitionKind
 from relentless.engine.catalog import LoadedDefinition
 from relentless.engine.context import EngineContext
-from relentless.engine.job_ids import JobKey, key_columns
 from relentless.engine.transitions import Edge, Transitions
-from relentless.store.database import Connection, query
+from relentless.engine.values import Swept
+from relentless.store import statements as sql
+from relentless.store.job_ids import JobKey
+from relentless.store.rows import ClosingJob, IncidentRow, RetryJob
+from relentless.store.statements import Connection
+from relentless.vocabulary import JobState, SweepOutcome, TimeoutCause, TransitionKind
 
 DEFAULT_BATCH = 1_000
 
@@ -44,7 +47,7 @@ class Sweeper:
         """One transaction's events, and whether it took a full batch (more may be due)."""
         now = self._context.clock.now()
         async with self._context.database.transaction() as connection:
-            rows = await connection.fetch(query("lock_sweepable"), now, batch)
+            rows = await sql.LOCK_SWEEPABLE.fetch(connection, now=now, limit=batch)
             sweep = _Pass(self._context, now)
             for row in rows:
                 try:
@@ -64,11 +67,11 @@ class _Pass:
         self._context = context
         self._now = now
         self.events: list[Swept] = []
-        self._closing: list[tuple[JobKey, str]] = []
+        self._closing: list[ClosingJob] = []
         self._expiring: list[tuple[LoadedDefinition, asyncpg.Record, JobKey]] = []
-        self._retries: list[tuple[JobKey, str, str, bool, int, datetime]] = []
+        self._retries: list[RetryJob] = []
         self._timeouts: list[tuple[LoadedDefinition, asyncpg.Record, TimeoutCause]] = []
-        self._incidents: list[tuple[int, str]] = []
+        self._incidents: list[IncidentRow] = []
         self._transitions = Transitions(now)
 
     def handle(self, loaded: LoadedDefinition, row: asyncpg.Record) -> None:
@@ -76,10 +79,10 @@ class _Pass:
         job = JobKey(row["id"], row["step"], row["attempt"]) if row["attempt"] else None
         if row["deadline_passed"]:
             if job is not None:
-                self._closing.append((job, "closed"))
+                self._closing.append(ClosingJob(*job, JobState.CLOSED))
             self._timeouts.append((loaded, row, TimeoutCause.DEADLINE_PASSED))
-        elif job is not None and row["job_state"] == "leased" and row["lease_expired"]:
-            self._closing.append((job, "expired"))
+        elif job is not None and row["job_state"] == JobState.LEASED and row["lease_expired"]:
+            self._closing.append(ClosingJob(*job, JobState.EXPIRED))
             self._expiring.append((loaded, row, job))
 
     def _expire(self, closed: set[JobKey]) -> None:
@@ -93,10 +96,11 @@ class _Pass:
                 self._timeouts.append((loaded, row, TimeoutCause.ATTEMPTS_EXHAUSTED))
                 continue
             backoff = compiled.definition.nodes[row["node"]].backoff.delay_ms(job.attempt)
-            retry = JobKey(job.workflow, job.step, job.attempt + 1)
             step = compiled.step_settings(node)
-            self._retries.append((retry, row["node"], step.operation, step.manual,
-                                  step.timeout_ms, self._now + timedelta(milliseconds=backoff)))
+            self._retries.append(RetryJob(
+                workflow=job.workflow, step=job.step, attempt=job.attempt + 1, node=row["node"],
+                operation=step.operation, manual=step.manual, timeout_ms=step.timeout_ms,
+                ready_at=self._now + timedelta(milliseconds=backoff)))
             self.events.append(Swept(job.workflow, str(job), SweepOutcome.RETRY_SCHEDULED))
 
     def _time_out(self) -> None:
@@ -112,27 +116,19 @@ class _Pass:
                     TransitionKind.TIMEOUT, RESERVED_LABEL, row["attempt"], None, str(cause)))
                 self.events.append(Swept(row["id"], job, SweepOutcome.TIMEOUT_ROUTED, cause))
             else:
-                self._incidents.append((row["id"], str(cause)))
+                self._incidents.append(IncidentRow(row["id"], cause))
                 self.events.append(Swept(row["id"], job, SweepOutcome.INCIDENT, cause))
 
     async def write(self, connection: Connection) -> None:
         closed: set[JobKey] = set()
         if self._closing:
-            keys = [key for key, _ in self._closing]
-            rows = await connection.fetch(query("close_jobs"), self._now, *key_columns(keys),
-                                          [state for _, state in self._closing])
+            rows = await sql.CLOSE_JOBS.fetch(connection, self._closing, now=self._now)
             closed = {JobKey(r["workflow_id"], r["step"], r["attempt"]) for r in rows}
         self._expire(closed)
         self._time_out()
         if self._retries:
-            columns = list(zip(*[(key.workflow, key.step, key.attempt, node, operation, manual,
-                                  timeout, "ready", ready_at)
-                                 for key, node, operation, manual, timeout, ready_at
-                                 in self._retries], strict=True))
-            await connection.execute(query("schedule_retries"), *map(list, columns))
-            await connection.execute(query("notify_ready"))
+            await sql.SCHEDULE_RETRIES.execute(connection, self._retries)
+            await sql.NOTIFY_READY.execute(connection)
         if self._incidents:
-            await connection.execute(query("raise_incidents"), self._now,
-                                     [wid for wid, _ in self._incidents],
-                                     [cause for _, cause in self._incidents])
+            await sql.RAISE_INCIDENTS.execute(connection, self._incidents, now=self._now)
         await self._transitions.write(connection)

@@ -7,29 +7,15 @@ a leaf. This module gathers those moves and writes them together.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from relentless.core.compiler import StepSettings
-from relentless.engine.answers import JSONObject, TransitionKind
 from relentless.engine.catalog import LoadedDefinition
-from relentless.store.database import Connection, query
+from relentless.store import statements as sql
+from relentless.store.rows import Edge, TransitionRow
+from relentless.store.statements import Connection
 
-
-@dataclass(frozen=True, slots=True)
-class Edge:
-    """One workflow leaving ``source`` for ``target`` at the end of step ``step``."""
-
-    workflow_id: int
-    step: int
-    source: str
-    target: str
-    kind: TransitionKind
-    label: str | None = None
-    attempt: int | None = None
-    by: str | None = None
-    reason: str | None = None
-    output: JSONObject | None = None
+__all__ = ["Edge", "Transitions", "deadline_from"]
 
 
 def deadline_from(now: datetime, step: StepSettings) -> datetime | None:
@@ -38,29 +24,24 @@ def deadline_from(now: datetime, step: StepSettings) -> datetime | None:
 
 
 class Transitions:
-    """Edges to take in one transaction, as the columns ``take_transitions`` expects."""
-
-    _COLUMNS = 15
+    """Edges to take in one transaction, with what each target's first job needs."""
 
     def __init__(self, now: datetime) -> None:
         self._now = now
-        self._columns: list[list[object]] = [[] for _ in range(self._COLUMNS)]
+        self._rows: list[TransitionRow] = []
 
     def __len__(self) -> int:
-        return len(self._columns[0])
+        return len(self._rows)
 
     def add(self, definition: LoadedDefinition, edge: Edge) -> None:
         compiled = definition.compiled
         target = compiled.node_index[edge.target]
         step = compiled.step_settings(target)
-        row = (
-            edge.workflow_id, edge.step, edge.source, edge.target, edge.kind.value, edge.label,
-            edge.attempt, edge.by, edge.reason, edge.output, bool(compiled.is_leaf[target]),
-            deadline_from(self._now, step), step.operation, step.manual, step.timeout_ms,
-        )
-        for column, value in zip(self._columns, row, strict=True):
-            column.append(value)
+        self._rows.append(TransitionRow.of(
+            edge, is_leaf=bool(compiled.is_leaf[target]),
+            step_deadline=deadline_from(self._now, step), operation=step.operation,
+            manual=step.manual, timeout_ms=step.timeout_ms))
 
     async def write(self, connection: Connection) -> None:
-        if len(self):
-            await connection.execute(query("take_transitions"), self._now, *self._columns)
+        if self._rows:
+            await sql.TAKE_TRANSITIONS.execute(connection, self._rows, now=self._now)

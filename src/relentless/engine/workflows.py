@@ -8,30 +8,35 @@ from datetime import datetime
 
 import asyncpg
 
-from relentless.engine.answers import (
+from relentless.engine.catalog import LoadedDefinition
+from relentless.engine.context import EngineContext
+from relentless.engine.transitions import Edge, Transitions, deadline_from
+from relentless.engine.values import (
     ACCEPTED,
     Answer,
     Job,
     ManualStep,
     Page,
-    Reason,
     Started,
     StartRequest,
-    TimeoutCause,
     Transition,
-    TransitionKind,
-    Verdict,
     Workflow,
-    WorkflowStatus,
     rejected,
 )
-from relentless.engine.catalog import LoadedDefinition
-from relentless.engine.context import EngineContext
-from relentless.engine.job_ids import JobKey, key_columns
-from relentless.engine.transitions import Edge, Transitions, deadline_from
-from relentless.store.database import Connection, query
+from relentless.store import statements as sql
+from relentless.store.job_ids import JobKey
+from relentless.store.rows import ClosingJob, NewWorkflow
+from relentless.store.statements import Connection
+from relentless.vocabulary import (
+    ACTIVE_STATUSES,
+    JobState,
+    Reason,
+    TimeoutCause,
+    TransitionKind,
+    Verdict,
+    WorkflowStatus,
+)
 
-_ACTIVE = ("running", "incident")
 _NO_CURSOR = 2**63 - 1
 """The cursor of the first page: every id is below it."""
 
@@ -59,7 +64,7 @@ class Workflows:
             if loaded is None:
                 known = await self._context.catalog.resolve(request.definition) is not None
                 reason = Reason.UNKNOWN_VERSION if known else Reason.UNKNOWN_DEFINITION
-                answers[index] = Started(Verdict.REJECTED, reason=reason)
+                answers[index] = Started(verdict=Verdict.REJECTED, reason=reason)
             elif request.key is not None and request.key in seen_keys:
                 continue  # answered below, as the first request with this key is
             else:
@@ -67,63 +72,65 @@ class Workflows:
                     seen_keys[request.key] = index
                 fresh.append((index, loaded))
         async with self._context.database.transaction() as connection:
-            ids = [row["id"] for row in await connection.fetch(
-                query("allocate_workflow_ids"), len(fresh))]
+            ids = [row["id"] for row in await sql.ALLOCATE_WORKFLOW_IDS.fetch(
+                connection, count=len(fresh))]
             created = await self._insert(connection, now, requests, fresh, ids)
             for (index, loaded), workflow_id in zip(fresh, ids, strict=True):
                 if workflow_id in created:
-                    answers[index] = Started(Verdict.ACCEPTED, workflow_id, loaded.version, True)
-            existing = await connection.fetch(query("workflows_by_key"), [
+                    answers[index] = Started(verdict=Verdict.ACCEPTED, workflow_id=workflow_id,
+                                             version=loaded.version, created=True)
+            existing = await sql.WORKFLOWS_BY_KEY.fetch(connection, keys=[
                 request.key for request, answer in zip(requests, answers, strict=True)
                 if answer is None and request.key is not None])
         by_key = {row["idempotency_key"]: row for row in existing}
         for index, request in enumerate(requests):
             if answers[index] is None and request.key in by_key:
                 row = by_key[request.key]
-                answers[index] = Started(Verdict.ACCEPTED, row["id"], row["version"], False)
-        return [answer or Started(Verdict.REJECTED, reason=Reason.UNKNOWN_WORKFLOW)
+                answers[index] = Started(verdict=Verdict.ACCEPTED, workflow_id=row["id"],
+                                         version=row["version"], created=False)
+        return [answer or Started(verdict=Verdict.REJECTED, reason=Reason.UNKNOWN_WORKFLOW)
                 for answer in answers]
 
     async def _insert(self, connection: Connection, now: datetime,
                       requests: Sequence[StartRequest],
                       fresh: list[tuple[int, LoadedDefinition]], ids: list[int]) -> set[int]:
-        columns: list[list[object]] = [[] for _ in range(9)]
+        new = []
         for (index, loaded), workflow_id in zip(fresh, ids, strict=True):
             compiled = loaded.compiled
             step = compiled.step_settings(compiled.start)
-            row = (workflow_id, loaded.id, requests[index].key,
-                   compiled.node_names[compiled.start], requests[index].context or {},
-                   deadline_from(now, step), step.operation, step.manual, step.timeout_ms)
-            for column, value in zip(columns, row, strict=True):
-                column.append(value)
-        rows = await connection.fetch(query("start_workflows"), now, *columns)
+            new.append(NewWorkflow(
+                id=workflow_id, definition_id=loaded.id, idempotency_key=requests[index].key,
+                node=compiled.node_names[compiled.start], context=requests[index].context or {},
+                step_deadline=deadline_from(now, step), operation=step.operation,
+                manual=step.manual, timeout_ms=step.timeout_ms))
+        rows = await sql.START_WORKFLOWS.fetch(connection, new, now=now)
         if rows:
-            await connection.execute(query("notify_ready"))
+            await sql.NOTIFY_READY.execute(connection)
         return {row["id"] for row in rows}
 
     async def cancel(self, workflow_id: int) -> Answer:
         """Stop a running or incident workflow; its open job's completions become stale."""
         now = self._context.clock.now()
         async with self._context.database.transaction() as connection:
-            row = await connection.fetchrow(query("lock_workflow"), workflow_id)
+            row = await sql.LOCK_WORKFLOW.fetchrow(connection, id=workflow_id)
             if row is None:
                 return rejected(Reason.UNKNOWN_WORKFLOW)
-            if row["status"] == "cancelled":
+            if row["status"] == WorkflowStatus.CANCELLED:
                 return ACCEPTED
-            if row["status"] not in _ACTIVE:
+            if row["status"] not in ACTIVE_STATUSES:
                 return rejected(Reason.FINISHED)
             await self._close_open_job(connection, now, row)
-            await connection.execute(query("cancel_workflow"), now, workflow_id)
+            await sql.CANCEL_WORKFLOW.execute(connection, now=now, id=workflow_id)
         return ACCEPTED
 
     async def move(self, workflow_id: int, node: str, by: str, reason: str = "") -> Answer:
         """A person puts a running or incident workflow on any node of its version."""
         now = self._context.clock.now()
         async with self._context.database.transaction() as connection:
-            row = await connection.fetchrow(query("lock_workflow"), workflow_id)
+            row = await sql.LOCK_WORKFLOW.fetchrow(connection, id=workflow_id)
             if row is None:
                 return rejected(Reason.UNKNOWN_WORKFLOW)
-            if row["status"] not in _ACTIVE:
+            if row["status"] not in ACTIVE_STATUSES:
                 return rejected(Reason.FINISHED)
             loaded = await self._context.catalog.by_id(row["definition_id"], connection)
             if node not in loaded.compiled.node_index:
@@ -137,15 +144,16 @@ class Workflows:
 
     async def _close_open_job(self, connection: Connection, now: datetime,
                               workflow: asyncpg.Record) -> None:
-        rows = await connection.fetch(query("open_job_of"), workflow["id"], workflow["step"])
+        rows = await sql.OPEN_JOB_OF.fetch(connection, workflow_id=workflow["id"],
+                                           step=workflow["step"])
         if rows:
-            keys = [JobKey(r["workflow_id"], r["step"], r["attempt"]) for r in rows]
-            await connection.execute(query("close_jobs"), now, *key_columns(keys),
-                                     ["closed"] * len(keys))
+            await sql.CLOSE_JOBS.execute(connection, [
+                ClosingJob(r["workflow_id"], r["step"], r["attempt"], JobState.CLOSED)
+                for r in rows], now=now)
 
     async def get(self, workflow_id: int, *, with_history: bool = True) -> Workflow | None:
         """One workflow with its position, status, context and (by default) history."""
-        rows = await self._context.database.fetch("workflow", workflow_id)
+        rows = await self._context.database.fetch(sql.WORKFLOW, id=workflow_id)
         if not rows:
             return None
         history = await self.history(workflow_id) if with_history else []
@@ -153,34 +161,36 @@ class Workflows:
 
     async def history(self, workflow_id: int) -> list[Transition]:
         """Every edge the workflow took, in order: a path of its graph from the start."""
-        rows = await self._context.database.fetch("history", workflow_id)
+        rows = await self._context.database.fetch(sql.HISTORY, workflow_id=workflow_id)
         return [Transition(
-            row["step"], row["source"], row["target"], TransitionKind(row["kind"]),
-            row["label"], str(JobKey(workflow_id, row["step"], row["attempt"]))
-            if row["attempt"] is not None else None, row["attempt"], row["at"], row["by"],
-            row["reason"], row["output"]) for row in rows]
+            step=row["step"], source=row["source"], target=row["target"],
+            kind=TransitionKind(row["kind"]), label=row["label"],
+            job_id=str(JobKey(workflow_id, row["step"], row["attempt"]))
+            if row["attempt"] is not None else None, attempt=row["attempt"], at=row["at"],
+            by=row["by"], reason=row["reason"], output=row["output"]) for row in rows]
 
     async def jobs(self, workflow_id: int) -> list[Job]:
         """Every job (attempt) the workflow has had, oldest first."""
-        rows = await self._context.database.fetch("jobs_of", workflow_id)
+        rows = await self._context.database.fetch(sql.JOBS_OF, workflow_id=workflow_id)
         return [_job(row) for row in rows]
 
     async def page(self, *, status: WorkflowStatus | None = None, definition: str | None = None,
                    limit: int = 100, cursor: int | None = None) -> Page:
         """Workflows newest first, filtered; ``cursor`` is the previous page's next_cursor."""
         before = cursor if cursor is not None else _NO_CURSOR
+        database = self._context.database
         if status is not None and definition is not None:
-            rows = await self._context.database.fetch(
-                "list_workflows_by_status_and_definition", status.value, definition, before,
-                limit)
+            rows = await database.fetch(sql.LIST_WORKFLOWS_BY_STATUS_AND_DEFINITION,
+                                        status=status, definition=definition, before=before,
+                                        limit=limit)
         elif status is not None:
-            rows = await self._context.database.fetch(
-                "list_workflows_by_status", status.value, before, limit)
+            rows = await database.fetch(sql.LIST_WORKFLOWS_BY_STATUS, status=status,
+                                        before=before, limit=limit)
         elif definition is not None:
-            rows = await self._context.database.fetch(
-                "list_workflows_by_definition", definition, before, limit)
+            rows = await database.fetch(sql.LIST_WORKFLOWS_BY_DEFINITION, definition=definition,
+                                        before=before, limit=limit)
         else:
-            rows = await self._context.database.fetch("list_workflows", before, limit)
+            rows = await database.fetch(sql.LIST_WORKFLOWS, before=before, limit=limit)
         workflows = tuple(_workflow(row, ()) for row in rows)
         next_cursor = workflows[-1].id if len(workflows) == limit else None
         return Page(workflows, next_cursor)
@@ -188,28 +198,32 @@ class Workflows:
     async def manual_steps(self, limit: int = 100) -> list[ManualStep]:
         """Open manual steps waiting for a person, oldest first."""
         steps = []
-        for row in await self._context.database.fetch("manual_steps", limit):
+        for row in await self._context.database.fetch(sql.MANUAL_STEPS, limit=limit):
             compiled = (await self._context.catalog.by_id(row["definition_id"])).compiled
             steps.append(ManualStep(
-                str(JobKey(row["workflow_id"], row["step"], row["attempt"])),
-                row["workflow_id"], row["step"], row["node"], row["operation"],
-                row["ready_at"], compiled.offered_labels(compiled.node_index[row["node"]])))
+                job_id=str(JobKey(row["workflow_id"], row["step"], row["attempt"])),
+                workflow_id=row["workflow_id"], step=row["step"], node=row["node"],
+                operation=row["operation"], ready_at=row["ready_at"],
+                labels=compiled.offered_labels(compiled.node_index[row["node"]])))
         return steps
 
 
 def _workflow(row: asyncpg.Record, history: tuple[Transition, ...]) -> Workflow:
     context = row["context"]
     return Workflow(
-        row["id"], row["definition"], row["version"], row["idempotency_key"], row["node"],
-        row["step"], WorkflowStatus(row["status"]),
-        TimeoutCause(row["incident"]) if row["incident"] else None,
-        context if isinstance(context, dict) else json.loads(context),
-        row["step_started_at"], row["step_deadline"], row["created_at"], row["updated_at"],
-        history)
+        id=row["id"], definition=row["definition"], version=row["version"],
+        key=row["idempotency_key"], node=row["node"], step=row["step"],
+        status=WorkflowStatus(row["status"]),
+        incident=TimeoutCause(row["incident"]) if row["incident"] else None,
+        context=context if isinstance(context, dict) else json.loads(context),
+        step_started_at=row["step_started_at"], step_deadline=row["step_deadline"],
+        created_at=row["created_at"], updated_at=row["updated_at"], history=history)
 
 
 def _job(row: asyncpg.Record) -> Job:
-    return Job(str(JobKey(row["workflow_id"], row["step"], row["attempt"])), row["workflow_id"],
-               row["step"], row["attempt"], row["node"], row["operation"], row["manual"],
-               row["state"], row["ready_at"], row["holder"], row["leased_at"],
-               row["lease_expires_at"], row["label"], row["completed_by"])
+    return Job(job_id=str(JobKey(row["workflow_id"], row["step"], row["attempt"])),
+               workflow_id=row["workflow_id"], step=row["step"], attempt=row["attempt"],
+               node=row["node"], operation=row["operation"], manual=row["manual"],
+               state=JobState(row["state"]), ready_at=row["ready_at"], holder=row["holder"],
+               leased_at=row["leased_at"], lease_expires_at=row["lease_expires_at"],
+               label=row["label"], completed_by=row["completed_by"])

@@ -9,26 +9,30 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from relentless import protocol
+from relentless.config import Config
 from relentless.engine.engine import Engine
-from relentless.service import schemas
 from relentless.service.auth import Tokens, auth_middleware
 from relentless.service.bodies import answer
-from relentless.service.config import Config
 from relentless.service.errors import error_middleware, error_response
-from relentless.service.keys import CONFIG, ENGINE, WAKER
+from relentless.service.keys import CONFIG, ENGINE, STORE, WAKER
 from relentless.service.openapi import document
 from relentless.service.routes import ROUTES
 from relentless.service.waker import Waker
-from relentless.store.embedded import resolve_dsn
+from relentless.store.store import Store
 
 log = logging.getLogger(__name__)
 
 OPENAPI = web.AppKey("openapi", dict)
-DSN = web.AppKey("dsn", str)
+TEMPORARY = web.AppKey("temporary", bool)
 
 
-def create_app(config: Config) -> web.Application:
-    """An application serving ``config.roles``; tokens must be set (see Config.with_tokens)."""
+def create_app(config: Config, *, temporary_database: bool = False) -> web.Application:
+    """An application serving ``config.roles``; tokens must be set (see Config.with_tokens).
+
+    With no DSN it runs the embedded PostgreSQL in ``config.data_dir``;
+    ``temporary_database`` removes that server's data when the app stops (the demo's).
+    """
     if not config.admin_token or not config.worker_token:
         raise ValueError("create_app needs both tokens; use config.with_tokens()")
     tokens = Tokens(config.admin_token, config.worker_token)
@@ -39,6 +43,7 @@ def create_app(config: Config) -> web.Application:
         middlewares=[error_middleware,
                      auth_middleware(tokens, needs)])
     app[CONFIG] = config
+    app[TEMPORARY] = temporary_database
     app[WAKER] = Waker()
     for route in routes:
         app.router.add_route(route.method, route.path, route.handler, name=route.name)
@@ -46,8 +51,7 @@ def create_app(config: Config) -> web.Application:
     app.router.add_get("/openapi.json", openapi, name="openapi")
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/readyz", readyz, name="readyz")
-    app.cleanup_ctx.append(_engine)
-    app.cleanup_ctx.append(_waker)
+    app.cleanup_ctx.append(_store)
     if "sweeper" in config.roles:
         app.cleanup_ctx.append(_sweeper)
     return app
@@ -58,30 +62,27 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return answer(schemas.Health("ok", list(request.app[CONFIG].roles)))
+    return answer(protocol.Health(status="ok", roles=list(request.app[CONFIG].roles)))
 
 
 async def readyz(request: web.Request) -> web.Response:
     try:
-        await request.app[ENGINE].database.fetch("ping")
-    except Exception as exc:
+        await request.app[STORE].ready()
+    except Exception as exc:  # any failure to answer means "not ready", whatever its kind
         return error_response(503, "unavailable", f"the database does not answer: {exc}")
-    return answer(schemas.Health("ready", list(request.app[CONFIG].roles)))
+    return answer(protocol.Health(status="ready", roles=list(request.app[CONFIG].roles)))
 
 
-async def _engine(app: web.Application) -> AsyncIterator[None]:
+async def _store(app: web.Application) -> AsyncIterator[None]:
+    """The store and the engine on it, for the app's lifetime; the waker hears its NOTIFYs."""
     config = app[CONFIG]
-    dsn = await asyncio.to_thread(resolve_dsn, config.dsn, config.data_dir)
-    app[ENGINE] = await Engine.connect(dsn, max_size=config.pool_size)
-    app[DSN] = dsn
+    store = await Store.open(config.dsn, data_dir=config.data_dir, pool_size=config.pool_size,
+                             temporary=app[TEMPORARY])
+    store.listener.subscribe(app[WAKER].wake)
+    app[STORE] = store
+    app[ENGINE] = Engine(store.database)
     yield
-    await app[ENGINE].close()
-
-
-async def _waker(app: web.Application) -> AsyncIterator[None]:
-    await app[WAKER].start(app[DSN])
-    yield
-    await app[WAKER].stop()
+    await store.close()
 
 
 async def _sweeper(app: web.Application) -> AsyncIterator[None]:

@@ -1,4 +1,5 @@
-"""Reading request bodies into typed values, and writing typed values as JSON."""
+"""Reading requests into typed values (body, path and query), and writing typed values
+as JSON; what does not decode is a 400 naming the bad field."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any, TypeVar
 import msgspec
 from aiohttp import web
 
+from relentless.protocol import PATH_PARAMETERS
 from relentless.service.errors import ApiError
 from relentless.service.keys import CONFIG
 
@@ -24,6 +26,24 @@ async def read(request: web.Request, kind: type[T]) -> T:
         raise ApiError(400, "invalid_request", str(exc)) from None
     except msgspec.DecodeError as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+
+
+def query(request: web.Request, kind: type[T]) -> T:
+    """The query parameters as ``kind``; 400 naming the bad parameter if they are not."""
+    try:
+        return msgspec.convert(dict(request.query), kind, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ApiError(400, "invalid_request", f"query parameters: {exc}") from None
+
+
+def path_parameter(request: web.Request, name: str) -> Any:
+    """The path parameter ``name``, of its type in the protocol; 400 if it is not one."""
+    value = request.match_info[name]
+    try:
+        return msgspec.convert(value, PATH_PARAMETERS[name], strict=False)
+    except msgspec.ValidationError as exc:
+        raise ApiError(400, "invalid_request",
+                       f"{name} {value!r} in the path: {exc}") from None
 
 
 def limit_batch(request: web.Request, count: int, what: str) -> None:

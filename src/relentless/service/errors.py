@@ -10,7 +10,7 @@ import msgspec
 from aiohttp import web
 
 from relentless.errors import DefinitionInvalid, InvalidData, StoreUnavailable
-from relentless.service.schemas import ErrorBody, ErrorResponse
+from relentless.protocol import ErrorBody, ErrorResponse
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,8 @@ def not_found(what: str) -> ApiError:
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> web.Response:
-    body = msgspec.json.encode(ErrorResponse(ErrorBody(code, message, details)))
+    error = ErrorBody(code=code, message=message, details=details)
+    body = msgspec.json.encode(ErrorResponse(error=error))
     return web.Response(status=status, body=body, content_type="application/json")
 
 

@@ -8,10 +8,11 @@ import math
 import msgspec
 from aiohttp import web
 
-from relentless.engine import answers as engine
-from relentless.service import schemas
+from relentless import protocol
+from relentless.engine.values import Completion
 from relentless.service.bodies import answer, limit_batch, read
 from relentless.service.keys import ENGINE, WAKER
+from relentless.vocabulary import Reason, Verdict
 
 
 def _milliseconds(seconds: float) -> int:
@@ -19,15 +20,9 @@ def _milliseconds(seconds: float) -> int:
     return max(1, math.ceil(seconds * 1000))
 
 
-def _leased(job: engine.LeasedJob) -> schemas.LeasedJob:
-    return schemas.LeasedJob(job.job_id, job.workflow_id, job.operation, job.node,
-                             list(job.labels), job.attempt, job.step, job.context,
-                             job.lease_expires_at)
-
-
 async def lease(request: web.Request) -> web.Response:
     """Up to max_jobs ready jobs; waits up to wait_seconds for work when there is none."""
-    body = await read(request, schemas.LeaseRequest)
+    body = await read(request, protocol.LeaseRequest)
     limit_batch(request, len(body.operations), "operations")
     limit_batch(request, body.max_jobs, "jobs")
     workers, waker = request.app[ENGINE].workers, request.app[WAKER]
@@ -39,40 +34,43 @@ async def lease(request: web.Request) -> web.Response:
                                    _milliseconds(body.lease_seconds))
         remaining = deadline - loop.time()
         if jobs or remaining <= 0:
-            return answer(schemas.LeaseResponse([_leased(job) for job in jobs]))
+            return answer(protocol.LeaseResponse(jobs=jobs))
         await waker.wait(generation, remaining)
 
 
 async def complete(request: web.Request) -> web.Response:
     """One result per completion; one bad completion never fails the others."""
-    body = await read(request, schemas.CompleteRequestItems)
+    body = await read(request, protocol.CompleteRequestItems)
     limit_batch(request, len(body.completions), "completions")
     items = [_completion(raw) for raw in body.completions]
-    valid = [item for item in items if isinstance(item, schemas.CompletionItem)]
+    valid = [item for item in items if isinstance(item, protocol.Completion)]
     decided = iter(await request.app[ENGINE].workers.complete(
-        [engine.Completion(item.job_id, item.label, item.output) for item in valid]))
+        [Completion(item.job_id, item.label, item.output) for item in valid]))
     results = []
     for item in items:
-        if isinstance(item, schemas.CompletionResult):
+        if isinstance(item, protocol.CompletionResult):
             results.append(item)
             continue
         result = next(decided)
-        results.append(schemas.CompletionResult(
-            item.job_id, result.verdict.value, result.reason.value if result.reason else None))
-    return answer(schemas.CompleteResponse(results))
+        results.append(protocol.CompletionResult(job_id=item.job_id, verdict=result.verdict,
+                                                 reason=result.reason))
+    return answer(protocol.CompleteResponse(results=results))
 
 
-def _completion(raw: msgspec.Raw) -> schemas.CompletionItem | schemas.CompletionResult:
+def _completion(raw: msgspec.Raw) -> protocol.Completion | protocol.CompletionResult:
     """The completion in ``raw``, or the rejection that answers it on its own."""
     try:
-        item = msgspec.json.decode(raw, type=schemas.CompletionItem)
+        item = msgspec.json.decode(raw, type=protocol.Completion)
     except msgspec.DecodeError as exc:  # ValidationError included
-        job_id = _job_id_of(raw)
-        return schemas.CompletionResult(job_id, "rejected", f"invalid_completion: {exc}")
+        return _refused(_job_id_of(raw), Reason.INVALID_COMPLETION, str(exc))
     if item.output is not None and _holds_nul(item.output):
-        return schemas.CompletionResult(item.job_id, "rejected",
-                                        "invalid_output: text may not contain NUL characters")
+        return _refused(item.job_id, Reason.INVALID_OUTPUT, "text may not contain NUL characters")
     return item
+
+
+def _refused(job_id: str, reason: Reason, detail: str) -> protocol.CompletionResult:
+    return protocol.CompletionResult(job_id=job_id, verdict=Verdict.REJECTED, reason=reason,
+                                     detail=detail)
 
 
 def _job_id_of(raw: msgspec.Raw) -> str:
@@ -97,17 +95,15 @@ def _holds_nul(value: object) -> bool:
 
 
 async def heartbeat(request: web.Request) -> web.Response:
-    body = await read(request, schemas.HeartbeatRequest)
+    body = await read(request, protocol.HeartbeatRequest)
     limit_batch(request, len(body.job_ids), "jobs")
     results = await request.app[ENGINE].workers.heartbeat(
         body.worker, body.job_ids, _milliseconds(body.lease_seconds))
-    return answer(schemas.HeartbeatResponse([
-        schemas.HeartbeatResult(r.job_id, r.extended, r.lease_expires_at) for r in results]))
+    return answer(protocol.HeartbeatResponse(results=results))
 
 
 async def release(request: web.Request) -> web.Response:
-    body = await read(request, schemas.ReleaseRequest)
+    body = await read(request, protocol.ReleaseRequest)
     limit_batch(request, len(body.job_ids), "jobs")
     results = await request.app[ENGINE].workers.release(body.worker, body.job_ids)
-    return answer(schemas.ReleaseResponse([
-        schemas.ReleaseResult(r.job_id, r.released) for r in results]))
+    return answer(protocol.ReleaseResponse(results=results))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from relentless.config import Config
 from relentless.engine.engine import Engine
-from relentless.service.config import Config
 from relentless.service.waker import Waker
+from relentless.store.store import Store
 
 CONFIG = web.AppKey("config", Config)
+STORE = web.AppKey("store", Store)
 ENGINE = web.AppKey("engine", Engine)
 WAKER = web.AppKey("waker", Waker)

@@ -7,8 +7,7 @@ from typing import Any
 
 import msgspec
 
-from relentless import __version__
-from relentless.service import schemas
+from relentless import __version__, protocol
 from relentless.service.routes import Route
 
 _REF = "#/components/schemas/{name}"
@@ -22,12 +21,16 @@ _ERRORS = {"400": "Malformed request", "401": "Missing or wrong token",
 def document(routes: tuple[Route, ...]) -> dict[str, Any]:
     types = {route.request for route in routes if isinstance(route.request, type)}
     types |= {route.response for route in routes if route.response is not None}
-    types |= {schemas.ErrorResponse, schemas.Health}
-    _, components = msgspec.json.schema_components(sorted(types, key=lambda t: t.__name__),
-                                                   ref_template=_REF)
+    types |= {protocol.ErrorResponse, protocol.Health}
+    ordered = sorted(types, key=lambda t: t.__name__)
+    parameter_types = [*protocol.PATH_PARAMETERS.values(),
+                       *{route.query for route in routes if route.query is not None}]
+    schemas, components = msgspec.json.schema_components([*ordered, *parameter_types],
+                                                         ref_template=_REF)
+    parameters = _parameter_schemas(schemas[len(ordered):], components)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, parameters)
     paths["/healthz"] = {"get": _public("Liveness: the process answers")}
     paths["/readyz"] = {"get": _public("Readiness: the database answers")}
     return {
@@ -47,7 +50,17 @@ def _json(kind: type) -> dict[str, Any]:
     return {"application/json": {"schema": _ref(kind)}}
 
 
-def _operation(route: Route) -> dict[str, Any]:
+def _parameter_schemas(schemas: tuple[dict[str, Any], ...],
+                       components: dict[str, Any]) -> dict[Any, Any]:
+    """The schema of each path parameter (by name) and of each query type's fields."""
+    found: dict[Any, Any] = dict(zip(protocol.PATH_PARAMETERS, schemas, strict=False))
+    for schema in schemas[len(protocol.PATH_PARAMETERS):]:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        found[name] = components.pop(name)
+    return found
+
+
+def _operation(route: Route, parameters: dict[Any, Any]) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": route.name, "summary": route.summary, "tags": [route.role],
         "security": [{"bearer": []}],
@@ -56,15 +69,17 @@ def _operation(route: Route) -> dict[str, Any]:
                       for status in route.statuses},
     }
     operation["responses"].update({code: {"description": text,
-                                          "content": _json(schemas.ErrorResponse)}
+                                          "content": _json(protocol.ErrorResponse)}
                                    for code, text in _ERRORS.items()
                                    if code not in operation["responses"]})
-    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for name in re.findall(r"{(\w+)}", route.path)]
-    parameters += [{"name": name, "in": "query", "required": False,
-                    "schema": {"type": "string"}} for name in route.query]
-    if parameters:
-        operation["parameters"] = parameters
+    listed = [{"name": name, "in": "path", "required": True, "schema": parameters[name]}
+              for name in re.findall(r"{(\w+)}", route.path)]
+    if route.query is not None:
+        fields = parameters[route.query.__name__]["properties"]
+        listed += [{"name": name, "in": "query", "required": False, "schema": schema}
+                   for name, schema in fields.items()]
+    if listed:
+        operation["parameters"] = listed
     if isinstance(route.request, type):
         operation["requestBody"] = {"required": True, "content": _json(route.request)}
     elif route.request == "definition":
@@ -76,5 +91,5 @@ def _operation(route: Route) -> dict[str, Any]:
 
 def _public(summary: str) -> dict[str, Any]:
     return {"summary": summary, "responses": {
-        "200": {"description": "OK", "content": _json(schemas.Health)},
-        "503": {"description": "Not ready", "content": _json(schemas.ErrorResponse)}}}
+        "200": {"description": "OK", "content": _json(protocol.Health)},
+        "503": {"description": "Not ready", "content": _json(protocol.ErrorResponse)}}}

@@ -12,7 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from relentless.service import api, gateway, schemas
+from relentless import protocol
+from relentless.service import api, gateway
 from relentless.service.auth import Scope
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -30,7 +31,8 @@ class Route:
     response: Any = None
     statuses: tuple[int, ...] = (200,)
     """Statuses answered with ``response`` (201 created, 409 for a refused action, ...)."""
-    query: tuple[str, ...] = ()
+    query: type | None = None
+    """The protocol type of the query parameters, if the route reads any."""
 
     @property
     def name(self) -> str:
@@ -43,48 +45,49 @@ ACTION = (200, 409)
 ROUTES = (
     Route("POST", "/v1/jobs/lease", gateway.lease, "gateway", Scope.WORKER,
           "Lease up to max_jobs ready jobs, waiting up to wait_seconds for work",
-          schemas.LeaseRequest, schemas.LeaseResponse),
+          protocol.LeaseRequest, protocol.LeaseResponse),
     Route("POST", "/v1/jobs/complete", gateway.complete, "gateway", Scope.WORKER,
-          "Complete jobs, one result per completion", schemas.CompleteRequest,
-          schemas.CompleteResponse),
+          "Complete jobs, one result per completion", protocol.CompleteRequest,
+          protocol.CompleteResponse),
     Route("POST", "/v1/jobs/heartbeat", gateway.heartbeat, "gateway", Scope.WORKER,
-          "Extend the leases of running jobs", schemas.HeartbeatRequest,
-          schemas.HeartbeatResponse),
+          "Extend the leases of running jobs", protocol.HeartbeatRequest,
+          protocol.HeartbeatResponse),
     Route("POST", "/v1/jobs/release", gateway.release, "gateway", Scope.WORKER,
-          "Give leased jobs back, ready again at once", schemas.ReleaseRequest,
-          schemas.ReleaseResponse),
+          "Give leased jobs back, ready again at once", protocol.ReleaseRequest,
+          protocol.ReleaseResponse),
     Route("POST", "/v1/definitions", api.publish_definition, "api", Scope.ADMIN,
           "Publish a definition (YAML, or JSON by content type)", "definition",
-          schemas.PublishedDefinition, (201, 200)),
+          protocol.PublishedDefinition, (201, 200)),
     Route("GET", "/v1/definitions", api.list_definitions, "api", Scope.ADMIN,
-          "List definitions", None, schemas.DefinitionList),
+          "List definitions", None, protocol.DefinitionList),
     Route("GET", "/v1/definitions/{name}", api.definition_versions, "api", Scope.ADMIN,
-          "List the versions of a definition", None, schemas.DefinitionVersions),
+          "List the versions of a definition", None, protocol.DefinitionVersions),
     Route("GET", "/v1/definitions/{name}/{version}", api.definition_version, "api", Scope.ADMIN,
           "One version: source, compiled summary, DOT and Mermaid", None,
-          schemas.DefinitionDetail),
+          protocol.DefinitionDetail),
     Route("POST", "/v1/workflows", api.start_workflow, "api", Scope.ADMIN,
-          "Start a workflow (idempotent on key)", schemas.StartWorkflow, schemas.StartResult,
+          "Start a workflow (idempotent on key)", protocol.StartWorkflow, protocol.StartResult,
           (201, 200)),
     Route("POST", "/v1/workflows/batch", api.start_workflows, "api", Scope.ADMIN,
-          "Start many workflows, one result each", schemas.StartBatch,
-          schemas.StartBatchResponse),
+          "Start many workflows, one result each", protocol.StartBatch,
+          protocol.StartBatchResponse),
     Route("GET", "/v1/workflows", api.list_workflows, "api", Scope.ADMIN,
           "List workflows newest first (status, definition, limit, cursor)", None,
-          schemas.WorkflowPage, query=("status", "definition", "limit", "cursor")),
+          protocol.WorkflowPage, query=protocol.WorkflowQuery),
     Route("GET", "/v1/workflows/{workflow_id}", api.get_workflow, "api", Scope.ADMIN,
-          "One workflow", None, schemas.WorkflowView),
+          "One workflow", None, protocol.WorkflowView),
     Route("GET", "/v1/workflows/{workflow_id}/history", api.workflow_history, "api",
           Scope.ADMIN, "A workflow's history: its path through the graph", None,
-          schemas.History),
+          protocol.History),
     Route("POST", "/v1/workflows/{workflow_id}/cancel", api.cancel_workflow, "api", Scope.ADMIN,
-          "Cancel a running or incident workflow", None, schemas.ActionResult, ACTION),
+          "Cancel a running or incident workflow", None, protocol.ActionResult, ACTION),
     Route("POST", "/v1/workflows/{workflow_id}/move", api.move_workflow, "api", Scope.ADMIN,
-          "Move a workflow to a node (manual mitigation)", schemas.MoveRequest,
-          schemas.ActionResult, ACTION),
+          "Move a workflow to a node (manual mitigation)", protocol.MoveRequest,
+          protocol.ActionResult, ACTION),
     Route("GET", "/v1/manual-steps", api.manual_steps, "api", Scope.ADMIN,
-          "Manual steps waiting for a person", None, schemas.ManualSteps, query=("limit",)),
+          "Manual steps waiting for a person", None, protocol.ManualSteps,
+          query=protocol.ManualStepQuery),
     Route("POST", "/v1/manual-steps/{job_id}/complete", api.complete_manual_step, "api",
-          Scope.ADMIN, "Complete a manual step", schemas.ManualCompletion,
-          schemas.ActionResult, ACTION),
+          Scope.ADMIN, "Complete a manual step", protocol.ManualCompletion,
+          protocol.ActionResult, ACTION),
 )

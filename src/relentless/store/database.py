@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, TypeAlias
+from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
 from relentless.errors import InvalidData, StoreUnavailable
 from relentless.store.migrations import migrate
-from relentless.store.queries import query
+from relentless.store.statements import Connection, Statement
 
-__all__ = ["Connection", "Database", "query"]
-
-Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
-"""A connection of our own or one borrowed from the pool; both run queries alike."""
+__all__ = ["Connection", "Database"]
 
 # Failures that mean "PostgreSQL is not there now, or asks to try again": a deadlock
 # or serialisation failure rolled the whole transaction back, so a retry is safe.
@@ -59,8 +55,14 @@ class Database:
             raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
         database = cls(pool)
         if run_migrations:
-            async with pool.acquire() as connection:
-                await migrate(connection)
+            try:
+                async with pool.acquire() as connection:
+                    await migrate(connection)
+            except BaseException as exc:
+                await pool.close()
+                if isinstance(exc, _UNAVAILABLE):
+                    raise StoreUnavailable(f"cannot migrate the schema: {exc}") from exc
+                raise
         return database
 
     async def close(self) -> None:
@@ -83,12 +85,13 @@ class Database:
         except asyncpg.DataError as exc:
             raise InvalidData(f"PostgreSQL refused a value: {exc}") from exc
 
-    async def fetch(self, name: str, *arguments: Any) -> list[asyncpg.Record]:
-        """Rows of the named query, outside any explicit transaction."""
+    async def fetch(self, statement: Statement, rows: Sequence[Any] = (), /,
+                    **values: Any) -> list[asyncpg.Record]:
+        """Rows of ``statement``, outside any explicit transaction."""
         try:
-            rows: list[asyncpg.Record] = await self.pool.fetch(query(name), *arguments)
+            found: list[asyncpg.Record] = await statement.fetch(self.pool, rows, **values)
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"PostgreSQL did not answer: {exc}") from exc
         except asyncpg.DataError as exc:
             raise InvalidData(f"PostgreSQL refused a value: {exc}") from exc
-        return rows
+        return found

@@ -6,10 +6,10 @@ the server's URL and a worker token, never the database.
 
 from __future__ import annotations
 
-from relentless.worker.client import GatewayError, RequestRefused, Retry, Unavailable
 from relentless.worker.jobs import Handler, HandlerBug, Job, Outcome, Result
 from relentless.worker.settings import WorkerConfigError, WorkerSettings
 from relentless.worker.stats import WorkerStats
+from relentless.worker.transport import GatewayError, RequestRefused, Retry, Unavailable
 from relentless.worker.worker import Worker
 
 __all__ = [

@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeAlias
 
 import msgspec
 
 from relentless.errors import UserError
+from relentless.protocol import LeasedJob as Job
+
+__all__ = ["Handler", "HandlerBug", "Job", "Outcome", "Result", "settle"]
 
 JSONObject: TypeAlias = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One leased attempt at a workflow's current step, as the gateway handed it out."""
-
-    job_id: str
-    workflow_id: int
-    operation: str
-    node: str
-    labels: tuple[str, ...]
-    attempt: int
-    step: int
-    context: Mapping[str, Any]
-    lease_expires_at: datetime
-
-    @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> Job:
-        """A job from the lease answer; fields the server adds later are ignored."""
-        return cls(str(data["job_id"]), int(data["workflow_id"]), str(data["operation"]),
-                   str(data["node"]), tuple(data["labels"]), int(data["attempt"]),
-                   int(data["step"]), dict(data.get("context") or {}),
-                   datetime.fromisoformat(str(data["lease_expires_at"])))
 
 
 @dataclass(frozen=True, slots=True)

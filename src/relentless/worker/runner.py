@@ -15,12 +15,21 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from relentless.worker.client import Gateway, GatewayError, RequestRefused, Retry, Unavailable
+from relentless import protocol
+from relentless.protocol import MAX_BATCH
+from relentless.vocabulary import Verdict
 from relentless.worker.jobs import Handler, HandlerBug, Job, Result, settle
-from relentless.worker.settings import MAX_BATCH, WorkerSettings
+from relentless.worker.settings import WorkerSettings
 from relentless.worker.stats import WorkerStats
+from relentless.worker.transport import (
+    Gateway,
+    GatewayError,
+    RequestRefused,
+    Retry,
+    Unavailable,
+)
 
 log = logging.getLogger("relentless.worker")
 
@@ -118,11 +127,13 @@ class Run:
         caller no longer listening, and each would cost an attempt when it expired."""
         settings = self._settings
         assert self._gateway is not None
-        answer = await self._gateway.post("/v1/jobs/lease", {
-            "worker": settings.name, "operations": sorted(self._handlers), "max_jobs": count,
-            "lease_seconds": settings.lease_seconds, "wait_seconds": settings.wait_seconds,
-        }, extra_seconds=settings.wait_seconds, give_up=self._stopping)
-        return [Job.from_wire(job) for job in answer.get("jobs", ())]
+        request = protocol.LeaseRequest(
+            worker=settings.name, operations=sorted(self._handlers), max_jobs=count,
+            lease_seconds=settings.lease_seconds, wait_seconds=settings.wait_seconds)
+        answer = await self._gateway.post("/v1/jobs/lease", request, protocol.LeaseResponse,
+                                          extra_seconds=settings.wait_seconds,
+                                          give_up=self._stopping)
+        return answer.jobs
 
     def _take(self, jobs: list[Job]) -> None:
         renew_at = _now() + self._settings.lease_seconds * self._settings.heartbeat_fraction
@@ -222,10 +233,13 @@ class Run:
 
     async def _complete(self, completions: list[tuple[str, Result]]) -> None:
         assert self._gateway is not None
-        body = {"completions": [_completion(job_id, result) for job_id, result in completions]}
+        body = protocol.CompleteRequest(completions=[
+            protocol.Completion(job_id=job_id, label=result.label, output=result.output)
+            for job_id, result in completions])
         try:
-            answer = await self._gateway.post("/v1/jobs/complete", body)
-            for item in answer.get("results", ()):
+            answer = await self._gateway.post("/v1/jobs/complete", body,
+                                              protocol.CompleteResponse)
+            for item in answer.results:
                 self._count_completion(item)
         except RequestRefused as exc:
             log.error("%d completions refused (%s); their jobs are offered again when their "
@@ -234,23 +248,23 @@ class Run:
             for job_id, _ in completions:
                 self._forget(job_id)
 
-    def _count_completion(self, item: Mapping[str, Any]) -> None:
-        verdict, job_id = item.get("result"), item.get("job_id")
-        if verdict == "accepted":
+    def _count_completion(self, item: protocol.CompletionResult) -> None:
+        if item.verdict is Verdict.ACCEPTED:
             self._stats.accepted += 1
-        elif verdict == "stale":
+        elif item.verdict is Verdict.STALE:
             self._stats.stale += 1
             log.info("job %s: completion stale (the step was decided or its lease "
-                     "expired)", job_id)
+                     "expired)", item.job_id)
         else:
             self._stats.rejected += 1
-            log.error("job %s: completion rejected: %s", job_id, item.get("reason"))
+            log.error("job %s: completion rejected: %s%s", item.job_id, item.reason,
+                      f" ({item.detail})" if item.detail else "")
 
     async def _release(self, job_ids: list[str]) -> None:
         assert self._gateway is not None
-        body = {"worker": self._settings.name, "job_ids": job_ids}
+        body = protocol.ReleaseRequest(worker=self._settings.name, job_ids=job_ids)
         try:
-            await self._gateway.post("/v1/jobs/release", body)
+            await self._gateway.post("/v1/jobs/release", body, protocol.ReleaseResponse)
             self._stats.released += len(job_ids)
         except RequestRefused as exc:
             log.error("releasing %d jobs refused (%s); they are offered again when their "
@@ -281,15 +295,17 @@ class Run:
         settings = self._settings
         assert self._gateway is not None
         sent = _now()
-        answer = await self._gateway.post("/v1/jobs/heartbeat", {
-            "worker": settings.name, "job_ids": [held.job.job_id for held in due],
-            "lease_seconds": settings.lease_seconds,
-        }, deadline=sent + settings.lease_seconds * (1 - settings.heartbeat_fraction))
-        for item in answer.get("results", ()):
-            held = self._held.get(str(item.get("job_id")))
+        request = protocol.HeartbeatRequest(
+            worker=settings.name, job_ids=[held.job.job_id for held in due],
+            lease_seconds=settings.lease_seconds)
+        answer = await self._gateway.post(
+            "/v1/jobs/heartbeat", request, protocol.HeartbeatResponse,
+            deadline=sent + settings.lease_seconds * (1 - settings.heartbeat_fraction))
+        for item in answer.results:
+            held = self._held.get(item.job_id)
             if held is None:
                 continue
-            if item.get("extended"):
+            if item.extended:
                 self._stats.leases_extended += 1
                 held.renew_at = sent + settings.lease_seconds * settings.heartbeat_fraction
             elif not held.finishing:
@@ -363,13 +379,6 @@ class Run:
             return task.result()
         task.cancel()
         raise _Forced
-
-
-def _completion(job_id: str, result: Result) -> dict[str, Any]:
-    item: dict[str, Any] = {"job_id": job_id, "label": result.label}
-    if result.output is not None:
-        item["output"] = result.output
-    return item
 
 
 def _now() -> float:

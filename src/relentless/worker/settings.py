@@ -7,9 +7,8 @@ import socket
 from dataclasses import dataclass, field, fields
 
 from relentless.errors import UserError
+from relentless.protocol import MAX_BATCH
 
-MAX_BATCH = 1_000
-"""The most jobs one request may carry (the server's default limit)."""
 MAX_WAIT_SECONDS = 60.0
 """The longest long poll the server allows."""
 

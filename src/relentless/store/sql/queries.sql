@@ -102,8 +102,8 @@ RETURNING j.workflow_id, j.step, j.attempt, j.node, j.operation, j.lease_expires
 WITH held AS (
     SELECT j.workflow_id, j.step, j.attempt
     FROM relentless_jobs j
-    JOIN unnest($4::bigint[], $5::integer[], $6::integer[]) AS k(workflow_id, step, attempt)
-      ON j.workflow_id = k.workflow_id AND j.step = k.step AND j.attempt = k.attempt
+    JOIN unnest($4::bigint[], $5::integer[], $6::integer[]) AS k(workflow, step, attempt)
+      ON j.workflow_id = k.workflow AND j.step = k.step AND j.attempt = k.attempt
     WHERE j.state = 'leased' AND j.holder = $2 AND j.lease_expires_at > $1
     ORDER BY j.workflow_id, j.step, j.attempt
     FOR UPDATE OF j
@@ -124,8 +124,8 @@ RETURNING j.workflow_id, j.step, j.attempt, j.lease_expires_at
 WITH held AS (
     SELECT j.workflow_id, j.step, j.attempt
     FROM relentless_jobs j
-    JOIN unnest($3::bigint[], $4::integer[], $5::integer[]) AS k(workflow_id, step, attempt)
-      ON j.workflow_id = k.workflow_id AND j.step = k.step AND j.attempt = k.attempt
+    JOIN unnest($3::bigint[], $4::integer[], $5::integer[]) AS k(workflow, step, attempt)
+      ON j.workflow_id = k.workflow AND j.step = k.step AND j.attempt = k.attempt
     WHERE j.state = 'leased' AND j.holder = $2 AND j.lease_expires_at > $1
     ORDER BY j.workflow_id, j.step, j.attempt
     FOR UPDATE OF j
@@ -142,9 +142,9 @@ RETURNING j.workflow_id, j.step, j.attempt
 -- deadlock) and the jobs a batch of completions names.
 SELECT j.workflow_id, j.step, j.attempt, j.node, j.manual, j.state, j.label,
        w.definition_id, w.step AS current_step, w.status
-FROM unnest($1::bigint[], $2::integer[], $3::integer[]) AS k(workflow_id, step, attempt)
+FROM unnest($1::bigint[], $2::integer[], $3::integer[]) AS k(workflow, step, attempt)
 JOIN relentless_jobs j
-  ON j.workflow_id = k.workflow_id AND j.step = k.step AND j.attempt = k.attempt
+  ON j.workflow_id = k.workflow AND j.step = k.step AND j.attempt = k.attempt
 JOIN relentless_workflows w ON w.id = j.workflow_id
 ORDER BY w.id
 FOR UPDATE OF w, j
@@ -221,8 +221,8 @@ FOR UPDATE OF w SKIP LOCKED
 UPDATE relentless_jobs AS j
 SET state = k.state, closed_at = $1
 FROM unnest($2::bigint[], $3::integer[], $4::integer[], $5::relentless_job_state[])
-    AS k(workflow_id, step, attempt, state)
-WHERE j.workflow_id = k.workflow_id AND j.step = k.step AND j.attempt = k.attempt
+    AS k(workflow, step, attempt, state)
+WHERE j.workflow_id = k.workflow AND j.step = k.step AND j.attempt = k.attempt
   AND j.state IN ('ready', 'leased')
   AND (k.state <> 'expired' OR j.lease_expires_at <= $1)
 RETURNING j.workflow_id, j.step, j.attempt
@@ -230,15 +230,17 @@ RETURNING j.workflow_id, j.step, j.attempt
 -- name: schedule_retries
 INSERT INTO relentless_jobs (workflow_id, step, attempt, node, operation, manual, timeout_ms,
                              state, ready_at)
-SELECT * FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::text[], $5::text[],
-                     $6::boolean[], $7::bigint[], $8::relentless_job_state[],
-                     $9::timestamptz[])
+SELECT r.workflow, r.step, r.attempt, r.node, r.operation, r.manual, r.timeout_ms, 'ready',
+       r.ready_at
+FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::text[], $5::text[],
+            $6::boolean[], $7::bigint[], $8::timestamptz[])
+    AS r(workflow, step, attempt, node, operation, manual, timeout_ms, ready_at)
 
 -- name: raise_incidents
 UPDATE relentless_workflows AS w
 SET status = 'incident', incident = k.cause, updated_at = $1
-FROM unnest($2::bigint[], $3::text[]) AS k(id, cause)
-WHERE w.id = k.id
+FROM unnest($2::bigint[], $3::text[]) AS k(workflow_id, cause)
+WHERE w.id = k.workflow_id
 
 -- name: lock_workflow
 SELECT w.id, w.definition_id, w.node, w.step, w.status

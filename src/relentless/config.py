@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from relentless.errors import UserError
-from relentless.service.schemas import MAX_BATCH
+from relentless.protocol import MAX_BATCH
 
 ROLES = ("gateway", "api", "sweeper")
 DEFAULT_LISTEN = "127.0.0.1:8080"

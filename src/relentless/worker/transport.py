@@ -12,13 +12,16 @@ import logging
 import random
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TypeVar
 
 import aiohttp
 import msgspec
 
+from relentless import protocol
 from relentless.errors import RelentlessError
 from relentless.worker.stats import WorkerStats
+
+T = TypeVar("T", bound=protocol.Response)
 
 log = logging.getLogger("relentless.worker")
 
@@ -86,17 +89,17 @@ class Gateway:
             await self._session.close()
             self._session = None
 
-    async def post(self, path: str, body: Any, *, extra_seconds: float = 0.0,
-                   give_up: asyncio.Event | None = None,
-                   deadline: float | None = None) -> dict[str, Any]:
-        """The decoded answer, retried until it comes, ``give_up`` is set or ``deadline``
+    async def post(self, path: str, body: protocol.Request, answer: type[T], *,
+                   extra_seconds: float = 0.0, give_up: asyncio.Event | None = None,
+                   deadline: float | None = None) -> T:
+        """The answer as ``answer``, retried until it comes, ``give_up`` is set or ``deadline``
         (event-loop time) would pass; then Unavailable. ``extra_seconds`` lengthens the
         request timeout, for long polls."""
         loop = asyncio.get_running_loop()
         failures = 0
         while True:
             try:
-                answer = await self._post_once(path, body, extra_seconds)
+                decoded = await self._post_once(path, body, answer, extra_seconds)
             except _Retryable as exc:
                 failures += 1
                 self._stats.retried_requests += 1
@@ -113,9 +116,10 @@ class Gateway:
                 continue
             if failures:
                 log.info("POST %s answered again after %d failures", path, failures)
-            return answer
+            return decoded
 
-    async def _post_once(self, path: str, body: Any, extra_seconds: float) -> dict[str, Any]:
+    async def _post_once(self, path: str, body: protocol.Request, answer: type[T],
+                         extra_seconds: float) -> T:
         assert self._session is not None, "use the Gateway as an async context manager"
         self._stats.requests[path] += 1
         timeout = aiohttp.ClientTimeout(total=self._timeout_seconds + extra_seconds)
@@ -133,12 +137,12 @@ class Gateway:
             code, message = _error_of(payload)
             raise RequestRefused(path, status, code, message)
         try:
-            answer = msgspec.json.decode(payload)
+            return msgspec.json.decode(payload, type=answer)
+        except msgspec.ValidationError as exc:
+            raise _Retryable(f"HTTP {status} with an answer that is not a "
+                             f"{answer.__name__}: {exc}") from None
         except msgspec.DecodeError:
             raise _Retryable(f"HTTP {status} with a body that is not JSON") from None
-        if not isinstance(answer, dict):
-            raise _Retryable(f"HTTP {status} with a body that is not a JSON object")
-        return answer
 
 
 async def _wait(event: asyncio.Event | None, seconds: float) -> bool:
@@ -166,7 +170,7 @@ def _describe(exc: BaseException) -> str:
 def _error_of(payload: bytes) -> tuple[str, str]:
     """The code and message of a JSON error body, or placeholders for any other body."""
     try:
-        error = msgspec.json.decode(payload)["error"]
-        return str(error["code"]), str(error["message"])
-    except (msgspec.DecodeError, KeyError, TypeError):
+        error = msgspec.json.decode(payload, type=protocol.ErrorResponse).error
+    except msgspec.DecodeError:  # ValidationError included: not one of our error bodies
         return "http_error", payload[:200].decode(errors="replace")
+    return error.code, error.message

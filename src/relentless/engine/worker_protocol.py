@@ -15,7 +15,9 @@ import asyncpg
 
 from relentless.core.definition import RESERVED_LABEL
 from relentless.core.status import Status
-from relentless.engine.answers import (
+from relentless.engine.context import EngineContext
+from relentless.engine.transitions import Edge, Transitions
+from relentless.engine.values import (
     ACCEPTED,
     STALE,
     Answer,
@@ -23,20 +25,22 @@ from relentless.engine.answers import (
     JSONObject,
     LeasedJob,
     LeaseExtension,
-    Reason,
     Released,
-    TransitionKind,
     rejected,
 )
-from relentless.engine.context import EngineContext
-from relentless.engine.job_ids import JobKey, key_columns, parse_job_id
-from relentless.engine.transitions import Edge, Transitions
-from relentless.store.database import Connection, query
+from relentless.store import statements as sql
+from relentless.store.job_ids import JobKey, parse_job_id
+from relentless.store.statements import Connection
+from relentless.vocabulary import (
+    OPEN_JOB_STATES,
+    JobState,
+    Reason,
+    TransitionKind,
+    WorkflowStatus,
+)
 
-_OPEN = ("ready", "leased")
 
-
-class Workers:
+class WorkerProtocol:
     """What workers (and people completing manual steps) can do."""
 
     def __init__(self, context: EngineContext) -> None:
@@ -47,17 +51,18 @@ class Workers:
         """Up to ``max_jobs`` ready jobs of ``operations``, oldest first, leased to ``worker``."""
         now = self._context.clock.now()
         async with self._context.database.transaction() as connection:
-            rows = await connection.fetch(query("lease_jobs"), now, list(operations), max_jobs,
-                                          worker, lease_ms)
+            rows = await sql.LEASE_JOBS.fetch(connection, now=now, operations=list(operations),
+                                              limit=max_jobs, worker=worker, lease_ms=lease_ms)
             leased = []
             for row in sorted(rows, key=lambda r: r["seq"]):
                 loaded = await self._context.catalog.by_id(row["definition_id"], connection)
                 node = loaded.compiled.node_index[row["node"]]
                 leased.append(LeasedJob(
-                    str(JobKey(row["workflow_id"], row["step"], row["attempt"])),
-                    row["workflow_id"], row["step"], row["attempt"], row["operation"],
-                    row["node"], loaded.compiled.offered_labels(node), row["context"],
-                    row["lease_expires_at"]))
+                    job_id=str(JobKey(row["workflow_id"], row["step"], row["attempt"])),
+                    workflow_id=row["workflow_id"], step=row["step"], attempt=row["attempt"],
+                    operation=row["operation"], node=row["node"],
+                    labels=loaded.compiled.offered_labels(node), context=row["context"],
+                    lease_expires_at=row["lease_expires_at"]))
         return leased
 
     async def complete(self, completions: Sequence[Completion]) -> list[Answer]:
@@ -74,10 +79,12 @@ class Workers:
         keys = [parse_job_id(job_id) for job_id in job_ids]
         known = [key for key in keys if key is not None]
         rows = await self._context.database.fetch(
-            "heartbeat_jobs", self._context.clock.now(), worker, lease_ms, *key_columns(known))
+            sql.HEARTBEAT_JOBS, known, now=self._context.clock.now(), worker=worker,
+            lease_ms=lease_ms)
         expiries = {JobKey(r["workflow_id"], r["step"], r["attempt"]): r["lease_expires_at"]
                     for r in rows}
-        return [LeaseExtension(job_id, key in expiries, expiries.get(key) if key else None)
+        return [LeaseExtension(job_id=job_id, extended=key in expiries,
+                               lease_expires_at=expiries.get(key) if key else None)
                 for job_id, key in zip(job_ids, keys, strict=True)]
 
     async def release(self, worker: str, job_ids: Sequence[str]) -> list[Released]:
@@ -85,21 +92,20 @@ class Workers:
         keys = [parse_job_id(job_id) for job_id in job_ids]
         known = [key for key in keys if key is not None]
         async with self._context.database.transaction() as connection:
-            rows = await connection.fetch(query("release_jobs"), self._context.clock.now(),
-                                          worker, *key_columns(known))
+            rows = await sql.RELEASE_JOBS.fetch(connection, known,
+                                                now=self._context.clock.now(), worker=worker)
             if rows:
-                await connection.execute(query("notify_ready"))
+                await sql.NOTIFY_READY.execute(connection)
         released = {JobKey(r["workflow_id"], r["step"], r["attempt"]) for r in rows}
-        return [Released(job_id, key in released) for job_id, key in zip(job_ids, keys,
-                                                                          strict=True)]
+        return [Released(job_id=job_id, released=key in released)
+                for job_id, key in zip(job_ids, keys, strict=True)]
 
     async def _decide(self, completions: Sequence[Completion], by: str | None) -> list[Answer]:
         now = self._context.clock.now()
         keys = [parse_job_id(completion.job_id) for completion in completions]
         known = sorted({key for key in keys if key is not None})
         async with self._context.database.transaction() as connection:
-            rows = await connection.fetch(query("lock_jobs_for_completion"),
-                                          *key_columns(known))
+            rows = await sql.LOCK_JOBS_FOR_COMPLETION.fetch(connection, known)
             batch = _Batch(self._context, now, {
                 JobKey(r["workflow_id"], r["step"], r["attempt"]): r for r in rows})
             answers = await batch.decide(connection, completions, keys, by)
@@ -160,11 +166,11 @@ class _Batch:
                       key: JobKey, target: int, status: Status, by: str | None) -> Answer:
         """Accept, repeat or refuse one completion, in batch order."""
         row = self._rows[key]
-        decided_label = self._decided.get(key, row["label"] if row["state"] == "completed"
-                                          else None)
+        decided_label = self._decided.get(
+            key, row["label"] if row["state"] == JobState.COMPLETED else None)
         if decided_label is not None:
             return ACCEPTED if decided_label == completion.label else STALE
-        current = (row["status"] == "running" and row["state"] in _OPEN
+        current = (row["status"] == WorkflowStatus.RUNNING and row["state"] in OPEN_JOB_STATES
                    and row["step"] == row["current_step"])
         if not current:
             return STALE

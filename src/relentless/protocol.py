@@ -1,0 +1,332 @@
+"""Every message of the HTTP API, typed once.
+
+The service decodes requests and encodes answers with these types, the worker SDK and
+the admin client decode the answers into them, and /openapi.json is written from them:
+one definition per message, so the three cannot disagree. This module imports only
+msgspec and the vocabulary, so that a worker installs light.
+
+Requests refuse unknown fields (a typo is an error, not silently ignored); answers
+accept them, so that an older client keeps working against a newer server.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+from relentless.vocabulary import Reason, TimeoutCause, TransitionKind, Verdict, WorkflowStatus
+
+MAX_BATCH = 1_000
+"""The most items one request may carry (jobs to lease, completions, starts, ...)."""
+
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+_NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=_NO_NUL)]
+JobId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=_NO_NUL)]
+Text = Annotated[str, msgspec.Meta(max_length=2_000, pattern=_NO_NUL)]
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+WaitSeconds = Annotated[float, msgspec.Meta(ge=0, le=60)]
+BatchSize = Annotated[int, msgspec.Meta(ge=1, le=MAX_BATCH)]
+WorkflowId = Annotated[int, msgspec.Meta(ge=1, le=INT64_MAX)]
+Version = Annotated[int, msgspec.Meta(ge=1, le=INT32_MAX)]
+PageSize = Annotated[int, msgspec.Meta(ge=1, le=MAX_BATCH)]
+JSONObject = dict[str, Any]
+
+
+class Request(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Base of what clients send: an unknown field is an error."""
+
+
+class Response(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True):
+    """Base of what the server answers: immutable, and fields a newer server adds are
+    ignored."""
+
+
+class Query(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Base of a route's query parameters (other parameters are ignored, as caches and
+    proxies add their own)."""
+
+
+# -- the worker protocol ----------------------------------------------------------------
+
+class LeaseRequest(Request):
+    worker: Name
+    operations: Annotated[list[Name], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+    max_jobs: BatchSize = 1
+    lease_seconds: Seconds = 60.0
+    wait_seconds: WaitSeconds = 0.0
+
+
+class LeasedJob(Response, frozen=True):
+    """One leased attempt at a workflow's current step: what a handler receives."""
+
+    job_id: str
+    workflow_id: int
+    operation: str
+    node: str
+    labels: tuple[str, ...]
+    attempt: int
+    step: int
+    context: JSONObject
+    lease_expires_at: datetime
+
+
+class LeaseResponse(Response, frozen=True):
+    jobs: list[LeasedJob]
+
+
+class Completion(Request):
+    """A job's result: the label that picks the next node, and an optional output."""
+
+    job_id: JobId
+    label: Name
+    output: JSONObject | None = None
+
+
+class CompleteRequest(Request):
+    completions: Annotated[list[Completion], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class CompleteRequestItems(Request):
+    """How the gateway reads a completion batch: each item on its own, so that one
+    malformed item is rejected alone instead of failing the batch."""
+
+    completions: Annotated[list[msgspec.Raw], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class CompletionResult(Response, frozen=True):
+    job_id: str
+    verdict: Verdict = msgspec.field(name="result")
+    reason: Reason | None = None
+    detail: str | None = None
+    """What was wrong with an item the server could not read (invalid_completion)."""
+
+
+class CompleteResponse(Response, frozen=True):
+    results: list[CompletionResult]
+
+
+class HeartbeatRequest(Request):
+    worker: Name
+    job_ids: Annotated[list[JobId], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+    lease_seconds: Seconds = 60.0
+
+
+class HeartbeatResult(Response, frozen=True):
+    job_id: str
+    extended: bool
+    lease_expires_at: datetime | None = None
+
+
+class HeartbeatResponse(Response, frozen=True):
+    results: list[HeartbeatResult]
+
+
+class ReleaseRequest(Request):
+    worker: Name
+    job_ids: Annotated[list[JobId], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class ReleaseResult(Response, frozen=True):
+    job_id: str
+    released: bool
+
+
+class ReleaseResponse(Response, frozen=True):
+    results: list[ReleaseResult]
+
+
+# -- definitions -------------------------------------------------------------------------
+
+class PublishedDefinition(Response, frozen=True):
+    """A published version; ``created`` is False when this content existed already."""
+
+    name: str
+    version: int
+    fingerprint: str
+    created: bool
+
+
+class DefinitionVersion(Response, frozen=True):
+    name: str
+    version: int
+    fingerprint: str
+    created_at: datetime
+
+
+class DefinitionSummary(Response, frozen=True):
+    name: str
+    latest: int
+    versions: int
+
+
+class DefinitionList(Response, frozen=True):
+    definitions: list[DefinitionSummary]
+
+
+class DefinitionVersions(Response, frozen=True):
+    name: str
+    versions: list[DefinitionVersion]
+
+
+class DefinitionDetail(Response, frozen=True):
+    name: str
+    version: int
+    fingerprint: str
+    source: str
+    source_format: str
+    start: str
+    nodes: list[str]
+    leaves: list[str]
+    labels: list[str]
+    operations: list[str]
+    dot: str
+    mermaid: str
+
+
+# -- workflows ---------------------------------------------------------------------------
+
+class StartWorkflow(Request):
+    definition: Name
+    version: Version | None = None
+    key: Name | None = None
+    context: JSONObject | None = None
+
+
+class StartBatch(Request):
+    workflows: Annotated[list[StartWorkflow], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class StartResult(Response, frozen=True):
+    verdict: Verdict = msgspec.field(name="result")
+    workflow_id: int | None = None
+    version: int | None = None
+    created: bool = False
+    reason: Reason | None = None
+
+
+class StartBatchResponse(Response, frozen=True):
+    results: list[StartResult]
+
+
+class WorkflowQuery(Query):
+    """The filters of a workflow listing (query parameters), newest first."""
+
+    status: WorkflowStatus | None = None
+    definition: Name | None = None
+    limit: PageSize = 50
+    cursor: WorkflowId | None = None
+    """The previous page's ``next_cursor``."""
+
+
+class HistoryEntry(Response, frozen=True):
+    """One edge a workflow took: step ``step`` left ``source`` for ``target``."""
+
+    step: int
+    source: str
+    target: str
+    kind: TransitionKind
+    at: datetime
+    label: str | None = None
+    job_id: str | None = None
+    attempt: int | None = None
+    by: str | None = None
+    reason: str | None = None
+    output: JSONObject | None = None
+
+
+class WorkflowView(Response, frozen=True):
+    id: int = msgspec.field(name="workflow_id")
+    definition: str
+    version: int
+    node: str
+    step: int
+    status: WorkflowStatus
+    context: JSONObject
+    created_at: datetime
+    updated_at: datetime
+    step_started_at: datetime
+    key: str | None = None
+    outcome: str | None = None
+    """The leaf a completed workflow reached."""
+    incident: TimeoutCause | None = None
+    step_deadline: datetime | None = None
+
+
+class WorkflowPage(Response, frozen=True):
+    workflows: list[WorkflowView]
+    next_cursor: str | None = None
+
+
+class History(Response, frozen=True):
+    workflow_id: int
+    history: list[HistoryEntry]
+
+
+class MoveRequest(Request):
+    node: Name
+    reason: Text = ""
+    by: Name = "operator"
+
+
+class ActionResult(Response, frozen=True):
+    """The answer to an operator action: done (200), or refused by the state (409)."""
+
+    verdict: Verdict = msgspec.field(name="result")
+    reason: Reason | None = None
+
+
+class ManualStep(Response, frozen=True):
+    """A manual step waiting for a person, with the labels they may choose from."""
+
+    job_id: str
+    workflow_id: int
+    step: int
+    node: str
+    operation: str
+    ready_at: datetime
+    labels: tuple[str, ...]
+
+
+class ManualSteps(Response, frozen=True):
+    steps: list[ManualStep]
+
+
+class ManualStepQuery(Query):
+    limit: PageSize = 100
+
+
+class ManualCompletion(Request):
+    label: Name
+    by: Name
+    output: JSONObject | None = None
+
+
+# -- the service itself ------------------------------------------------------------------
+
+class Health(Response, frozen=True):
+    status: str
+    roles: list[str]
+
+
+class ErrorBody(Response, frozen=True):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(Response, frozen=True):
+    error: ErrorBody
+
+
+PATH_PARAMETERS: dict[str, Any] = {
+    "workflow_id": WorkflowId,
+    "name": Name,
+    "version": Version,
+    "job_id": JobId,
+}
+"""The type of every path parameter of the API, by its name in the route's path."""
