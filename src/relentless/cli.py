@@ -172,11 +172,14 @@ def _serve(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                   f"  admin token:  {config.admin_token}\n  worker token: {config.worker_token}\n")
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    out.write(f"relentless serving {','.join(config.roles)} on http://{config.listen}\n")
-    out.flush()
+
+    def serving(_: str) -> None:  # called once the store is open and the port bound
+        out.write(f"relentless serving {','.join(config.roles)} on http://{config.listen}\n")
+        out.flush()
+
     # A client gone mid-request cancels its handler: a long-poll must not lease
     # jobs for a worker that stopped listening (each would cost an attempt).
-    web.run_app(create_app(config), host=config.host, port=config.port, print=None,
+    web.run_app(create_app(config), host=config.host, port=config.port, print=serving,
                 handler_cancellation=True)
     return ExitCode.OK
 

@@ -8,14 +8,14 @@ sweeper's events) and are turned into protocol messages by field name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from relentless.protocol import ActionResult as Answer
 from relentless.protocol import HeartbeatResult as LeaseExtension
 from relentless.protocol import HistoryEntry as Transition
-from relentless.protocol import LeasedJob, ManualStep
+from relentless.protocol import LeasedJob, ManualStep, WorkflowView
 from relentless.protocol import PublishedDefinition as Published
 from relentless.protocol import ReleaseResult as Released
 from relentless.protocol import StartResult as Started
@@ -25,7 +25,6 @@ from relentless.vocabulary import (
     SweepOutcome,
     TimeoutCause,
     Verdict,
-    WorkflowStatus,
 )
 
 __all__ = [
@@ -107,27 +106,10 @@ class Job:
     completed_by: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Workflow:
-    id: int
-    definition: str
-    version: int
-    key: str | None
-    node: str
-    step: int
-    status: WorkflowStatus
-    incident: TimeoutCause | None
-    context: JSONObject
-    step_started_at: datetime
-    step_deadline: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    history: tuple[Transition, ...] = field(default=())
+class Workflow(WorkflowView, frozen=True):
+    """A workflow as the API shows it, with its history when it was asked for."""
 
-    @property
-    def outcome(self) -> str | None:
-        """The leaf a completed workflow reached."""
-        return self.node if self.status is WorkflowStatus.COMPLETED else None
+    history: tuple[Transition, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

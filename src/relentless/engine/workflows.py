@@ -214,6 +214,7 @@ def _workflow(row: asyncpg.Record, history: tuple[Transition, ...]) -> Workflow:
         id=row["id"], definition=row["definition"], version=row["version"],
         key=row["idempotency_key"], node=row["node"], step=row["step"],
         status=WorkflowStatus(row["status"]),
+        outcome=row["node"] if row["status"] == WorkflowStatus.COMPLETED else None,
         incident=TimeoutCause(row["incident"]) if row["incident"] else None,
         context=context if isinstance(context, dict) else json.loads(context),
         step_started_at=row["step_started_at"], step_deadline=row["step_deadline"],

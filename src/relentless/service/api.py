@@ -112,7 +112,7 @@ async def get_workflow(request: web.Request) -> web.Response:
     workflow = await request.app[ENGINE].workflows.get(workflow_id, with_history=False)
     if workflow is None:
         raise not_found(f"workflow {workflow_id}")
-    return answer(_as(protocol.WorkflowView, workflow))
+    return answer(_as(protocol.WorkflowView, workflow))  # without the history
 
 
 async def workflow_history(request: web.Request) -> web.Response:

@@ -60,6 +60,15 @@ def _parameter_schemas(schemas: tuple[dict[str, Any], ...],
     return found
 
 
+def _absent_not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional query parameter is left out, never sent as null: drop the null arm."""
+    arms = [arm for arm in schema.get("anyOf", ()) if arm != {"type": "null"}]
+    if len(arms) != 1:
+        return schema
+    return {**arms[0], **{key: value for key, value in schema.items()
+                          if key not in ("anyOf", "default")}}
+
+
 def _operation(route: Route, parameters: dict[Any, Any]) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": route.name, "summary": route.summary, "tags": [route.role],
@@ -76,8 +85,8 @@ def _operation(route: Route, parameters: dict[Any, Any]) -> dict[str, Any]:
               for name in re.findall(r"{(\w+)}", route.path)]
     if route.query is not None:
         fields = parameters[route.query.__name__]["properties"]
-        listed += [{"name": name, "in": "query", "required": False, "schema": schema}
-                   for name, schema in fields.items()]
+        listed += [{"name": name, "in": "query", "required": False,
+                    "schema": _absent_not_null(schema)} for name, schema in fields.items()]
     if listed:
         operation["parameters"] = listed
     if isinstance(route.request, type):

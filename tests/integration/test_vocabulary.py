@@ -1,0 +1,64 @@
+"""One vocabulary: the package's enums, PostgreSQL's enum types and the spec's names agree."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import asyncpg
+import pytest
+
+from relentless import vocabulary
+from relentless.vocabulary import WIRE_ONLY_REASONS
+from spec import answers as spec_answers
+from spec import state as spec_state
+
+DATABASE_TYPES = {
+    "relentless_workflow_status": vocabulary.WorkflowStatus,
+    "relentless_job_state": vocabulary.JobState,
+    "relentless_transition_kind": vocabulary.TransitionKind,
+}
+
+SPEC_NAMES: list[tuple[type[StrEnum], type[StrEnum], frozenset[str]]] = [
+    (vocabulary.WorkflowStatus, spec_state.Status, frozenset()),
+    (vocabulary.JobState, spec_state.JobState, frozenset()),
+    (vocabulary.TransitionKind, spec_state.TransitionKind, frozenset()),
+    (vocabulary.TimeoutCause, spec_state.TimeoutCause, frozenset()),
+    (vocabulary.SweepOutcome, spec_answers.SweepOutcome, frozenset()),
+    (vocabulary.Verdict, spec_answers.Verdict, frozenset()),
+    (vocabulary.Reason, spec_answers.Reason, frozenset(WIRE_ONLY_REASONS)),
+]
+
+
+def _values(kind: type[StrEnum]) -> list[str]:
+    return [member.value for member in kind]
+
+
+def test_enums_match_the_database_enum_types(database_dsn: str, run: Any) -> None:
+    async def labels() -> dict[str, list[str]]:
+        connection = await asyncpg.connect(database_dsn)
+        try:
+            rows = await connection.fetch(
+                "SELECT t.typname, e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = "
+                "e.enumtypid WHERE t.typname LIKE 'relentless_%' ORDER BY t.typname, "
+                "e.enumsortorder")
+        finally:
+            await connection.close()
+        found: dict[str, list[str]] = {}
+        for row in rows:
+            found.setdefault(row["typname"], []).append(row["enumlabel"])
+        return found
+
+    found = run(labels())
+    assert set(found) == set(DATABASE_TYPES), "an enum type has no vocabulary (or the reverse)"
+    for type_name, kind in DATABASE_TYPES.items():
+        assert found[type_name] == _values(kind), type_name
+
+
+@pytest.mark.parametrize(("ours", "specs", "wire_only"), SPEC_NAMES,
+                         ids=[ours.__name__ for ours, _, _ in SPEC_NAMES])
+def test_enums_match_the_spec_names(ours: type[StrEnum], specs: type[StrEnum],
+                                    wire_only: frozenset[str]) -> None:
+    """The engine may know names the model does not see (the HTTP layer's own reasons),
+    never the reverse, and never a name spelled differently."""
+    assert set(_values(specs)) == set(_values(ours)) - wire_only
