@@ -30,3 +30,19 @@ cdef struct Batch:
     int32_t* out_next
     uint8_t* out_status
     Py_ssize_t rows
+
+
+# One definition's transition table, as the kernel indexes it: where ``label`` leads
+# from ``node``, and the kernel's status for that move. Callers have checked that node
+# and label are inside the table; a negative label is one the definition cannot route.
+cdef inline uint8_t follow(const int32_t* table, const uint8_t* leaf, int32_t width,
+                           int32_t node, int32_t label, int32_t* target) noexcept nogil:
+    cdef int32_t next_node
+    if label < 0:
+        target[0] = -1
+        return LABEL_NOT_OFFERED
+    next_node = table[<int64_t>node * width + label]
+    target[0] = next_node
+    if next_node < 0:
+        return LABEL_NOT_OFFERED
+    return REACHED_LEAF if leaf[next_node] else ADVANCED
