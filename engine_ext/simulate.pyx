@@ -13,6 +13,7 @@ is the NumPy twin, and both must return identical arrays.
 
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdlib cimport free, malloc
 
 from kernel_types cimport ADVANCED, BAD_BATCH, BAD_TABLES, CORRUPT_TABLES, LABEL_NOT_OFFERED
 from kernel_types cimport follow
@@ -46,6 +47,9 @@ cdef struct Model:
     const double* duration_start
     const double* duration_value
     const double* duration_slope
+    # Guide tables, built per call: entry off + k is the segment holding k / count.
+    int64_t* label_guide
+    int64_t* duration_guide
 
 
 cdef struct Outputs:
@@ -80,14 +84,41 @@ cdef inline uint64_t next_word(uint64_t* s) noexcept nogil:
     return result
 
 
-cdef inline int64_t segment(const double* starts, int64_t low, int32_t width, double u) noexcept nogil:
-    """The last segment in [low, low + width) whose start is <= u (branch-free bisection)."""
-    cdef int32_t half
-    while width > 1:
-        half = width >> 1
-        low = low + half if starts[low + half] <= u else low
-        width -= half
-    return low
+cdef inline int64_t segment(const double* starts, const int64_t* guide, int64_t low,
+                            int32_t width, double u) noexcept nogil:
+    """The last segment in [low, low + width) whose start is <= u.
+
+    The guide table lands on or next to it, so the scans below rarely take a step;
+    the answer is the one the NumPy twin finds by bisection.
+    """
+    cdef int64_t k = <int64_t>(u * width)
+    if k >= width:
+        k = width - 1
+    cdef int64_t j = guide[low + k]
+    cdef int64_t last = low + width - 1
+    while j < last and starts[j + 1] <= u:
+        j += 1
+    while j > low and starts[j] > u:
+        j -= 1
+    return j
+
+
+cdef int64_t* build_guide(const double* starts, const int64_t* offsets, const int32_t* counts,
+                          Py_ssize_t nodes, Py_ssize_t length):
+    """For each node's segments, the segment holding each k / count; NULL if out of memory."""
+    cdef int64_t* guide = <int64_t*>malloc(max(length, 1) * sizeof(int64_t))
+    cdef Py_ssize_t n
+    cdef int64_t k, j, low
+    if guide == NULL:
+        return NULL
+    for n in range(nodes):
+        low = offsets[n]
+        j = low
+        for k in range(counts[n]):
+            while j < low + counts[n] - 1 and starts[j + 1] <= (<double>k) / counts[n]:
+                j += 1
+            guide[low + k] = j
+    return guide
 
 
 cdef int64_t run_chunk(const Model* m, Outputs* out, int64_t runs, int64_t first_run,
@@ -101,11 +132,40 @@ cdef int64_t run_chunk(const Model* m, Outputs* out, int64_t runs, int64_t first
     cdef uint8_t status
     cdef double outcome, u
     cdef bint expired, failed
+    # Locals, so that the C compiler keeps them in registers: stores to the outputs
+    # could otherwise alias every table and force a reload after each one.
+    cdef const int32_t* m_next = m.next
+    cdef const uint8_t* m_leaf = m.leaf
+    cdef int32_t m_width = m.width
+    cdef int32_t m_start = m.start
+    cdef int32_t m_failed_label = m.failed_label
+    cdef const int64_t* m_timeout = m.timeout
+    cdef const int32_t* m_attempts = m.attempts
+    cdef const int64_t* m_deadline = m.deadline
+    cdef const int64_t* m_backoff_offset = m.backoff_offset
+    cdef const int32_t* m_backoff_count = m.backoff_count
+    cdef const int64_t* m_backoff = m.backoff
+    cdef const double* m_fail_below = m.fail_below
+    cdef const double* m_lost_below = m.lost_below
+    cdef const int64_t* m_label_offset = m.label_offset
+    cdef const int32_t* m_label_count = m.label_count
+    cdef const double* m_label_start = m.label_start
+    cdef const int32_t* m_label_id = m.label_id
+    cdef const int64_t* m_duration_offset = m.duration_offset
+    cdef const int32_t* m_duration_count = m.duration_count
+    cdef const double* m_duration_start = m.duration_start
+    cdef const double* m_duration_value = m.duration_value
+    cdef const double* m_duration_slope = m.duration_slope
+    cdef const int64_t* m_label_guide = m.label_guide
+    cdef const int64_t* m_duration_guide = m.duration_guide
+    cdef int64_t* node_time = out.node_time
+    cdef int64_t* node_visits = out.node_visits
+    cdef int64_t* node_attempts = out.node_attempts
     for run in range(runs):
         counter = <uint64_t>(first_run + run) * 4
         for k in range(4):
             s[k] = splitmix(seed + (counter + <uint64_t>(k + 1)) * GOLDEN)
-        node = m.start
+        node = m_start
         now = 0
         steps = 0
         status = ADVANCED
@@ -113,17 +173,18 @@ cdef int64_t run_chunk(const Model* m, Outputs* out, int64_t runs, int64_t first
             started = now
             ready = now
             attempt = 1
-            timeout = m.timeout[node]
-            cut = NEVER if m.deadline[node] == NEVER else started + m.deadline[node]
+            timeout = m_timeout[node]
+            cut = NEVER if m_deadline[node] == NEVER else started + m_deadline[node]
             while True:
                 first = next_word(s)
                 second = next_word(s)
                 outcome = <double>(first >> 32) * 2.3283064365386963e-10
                 u = <double>(second >> 11) * 1.1102230246251565e-16
-                j = segment(m.duration_start, m.duration_offset[node], m.duration_count[node], u)
-                duration = <int64_t>(m.duration_value[j] + m.duration_slope[j] * (u - m.duration_start[j]))
-                failed = outcome < m.fail_below[node]
-                expired = (not failed and outcome < m.lost_below[node]) or duration >= timeout
+                j = segment(m_duration_start, m_duration_guide, m_duration_offset[node],
+                            m_duration_count[node], u)
+                duration = <int64_t>(m_duration_value[j] + m_duration_slope[j] * (u - m_duration_start[j]))
+                failed = outcome < m_fail_below[node]
+                expired = (not failed and outcome < m_lost_below[node]) or duration >= timeout
                 end = ready + (timeout if expired else duration)
                 if end >= cut:
                     label = 0
@@ -131,26 +192,27 @@ cdef int64_t run_chunk(const Model* m, Outputs* out, int64_t runs, int64_t first
                     break
                 if not expired and not failed:
                     u = <double>(first & 0xFFFFFFFFULL) * 2.3283064365386963e-10
-                    j = segment(m.label_start, m.label_offset[node], m.label_count[node], u)
-                    label = m.label_id[j]
+                    j = segment(m_label_start, m_label_guide, m_label_offset[node],
+                                m_label_count[node], u)
+                    label = m_label_id[j]
                     now = end
                     break
-                if attempt >= m.attempts[node]:
-                    label = 0 if expired else m.failed_label
+                if attempt >= m_attempts[node]:
+                    label = 0 if expired else m_failed_label
                     now = end
                     break
-                count = m.backoff_count[node]
-                ready = end + m.backoff[m.backoff_offset[node] + (attempt if attempt < count else count) - 1]
+                count = m_backoff_count[node]
+                ready = end + m_backoff[m_backoff_offset[node] + (attempt if attempt < count else count) - 1]
                 if ready >= cut:
                     label = 0
                     now = cut
                     break
                 attempt += 1
             steps += 1
-            out.node_time[node] += now - started
-            out.node_visits[node] += 1
-            out.node_attempts[node] += attempt
-            status = follow(m.next, m.leaf, m.width, node, label, &target)
+            node_time[node] += now - started
+            node_visits[node] += 1
+            node_attempts[node] += attempt
+            status = follow(m_next, m_leaf, m_width, node, label, &target)
             if status == LABEL_NOT_OFFERED:
                 break
             node = target
@@ -302,6 +364,16 @@ def simulate(object tables, int64_t first_run, uint64_t seed, int32_t max_steps,
         <int32_t*>_data(steps), <int64_t*>_data(node_time_ms), <int64_t*>_data(node_visits),
         <int64_t*>_data(node_attempts))
     cdef int64_t total
-    with nogil:
-        total = run_chunk(&m, &out, runs, first_run, seed, max_steps)
+    m.label_guide = build_guide(m.label_start, m.label_offset, m.label_count, nodes,
+                                len(tables.label_start))
+    m.duration_guide = build_guide(m.duration_start, m.duration_offset, m.duration_count, nodes,
+                                   len(tables.duration_start))
+    try:
+        if m.label_guide == NULL or m.duration_guide == NULL:
+            raise MemoryError("no memory for the simulation's guide tables")
+        with nogil:
+            total = run_chunk(&m, &out, runs, first_run, seed, max_steps)
+    finally:
+        free(m.label_guide)
+        free(m.duration_guide)
     return total
