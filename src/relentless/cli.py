@@ -22,6 +22,7 @@ from relentless.errors import DefinitionInvalid, Problem, RelentlessError
 from relentless.exit_codes import ExitCode, exit_code_of
 from relentless.operator_cli import DEFAULT_URL
 from relentless.operator_cli import register as register_operator_commands
+from relentless.simulation.commands import register as register_simulation_commands
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     register_operator_commands(commands)
+    register_simulation_commands(commands)
     _add_worker_command(commands)
     _add_demo_command(commands)
     return parser

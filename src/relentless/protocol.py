@@ -16,7 +16,14 @@ from typing import Annotated, Any
 
 import msgspec
 
-from relentless.vocabulary import Reason, TimeoutCause, TransitionKind, Verdict, WorkflowStatus
+from relentless.vocabulary import (
+    GiveUpCause,
+    JobState,
+    Reason,
+    TransitionKind,
+    Verdict,
+    WorkflowStatus,
+)
 
 MAX_BATCH = 1_000
 """The most items one request may carry (jobs to lease, completions, starts, ...)."""
@@ -103,11 +110,40 @@ class CompletionResult(Response, frozen=True):
     verdict: Verdict = msgspec.field(name="result")
     reason: Reason | None = None
     detail: str | None = None
-    """What was wrong with an item the server could not read (invalid_completion)."""
+    """What was wrong with an item the server could not read (invalid_completion,
+    invalid_failure)."""
 
 
 class CompleteResponse(Response, frozen=True):
     results: list[CompletionResult]
+
+
+class Failure(Request):
+    """An attempt that went wrong: ``error`` says what; ``retryable`` False gives the
+    step up at once instead of retrying it after the backoff."""
+
+    job_id: JobId
+    error: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000, pattern=_NO_NUL)]
+    retryable: bool = True
+    details: JSONObject | None = None
+
+
+class FailRequest(Request):
+    worker: Name
+    failures: Annotated[list[Failure], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class FailRequestItems(Request):
+    """How the gateway reads a failure batch: each item on its own (see
+    CompleteRequestItems)."""
+
+    worker: Name
+    failures: Annotated[list[msgspec.Raw], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class FailResponse(Response, frozen=True):
+    results: list[CompletionResult]
+    """One per failure, in order, as for completions."""
 
 
 class HeartbeatRequest(Request):
@@ -201,12 +237,21 @@ class StartBatch(Request):
     workflows: Annotated[list[StartWorkflow], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
 
 
+class StartBatchItems(Request):
+    """How the api reads a batch of starts: each item on its own (see
+    CompleteRequestItems)."""
+
+    workflows: Annotated[list[msgspec.Raw], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+
+
 class StartResult(Response, frozen=True):
     verdict: Verdict = msgspec.field(name="result")
     workflow_id: int | None = None
     version: int | None = None
     created: bool = False
     reason: Reason | None = None
+    detail: str | None = None
+    """What was wrong with an item the server could not read (invalid_start)."""
 
 
 class StartBatchResponse(Response, frozen=True):
@@ -239,6 +284,24 @@ class HistoryEntry(Response, frozen=True):
     output: JSONObject | None = None
 
 
+class AttemptView(Response, frozen=True):
+    """One attempt at a step: who holds it, until when, when it is (or was) ready, how
+    it ended and with which error."""
+
+    attempt: int
+    state: JobState
+    ready_at: datetime
+    """When it was (or, for a retry waiting out its backoff, will be) ready."""
+    holder: str | None = None
+    leased_at: datetime | None = None
+    lease_expires_at: datetime | None = None
+    ended_at: datetime | None = None
+    label: str | None = None
+    by: str | None = None
+    error: str | None = None
+    error_details: JSONObject | None = None
+
+
 class WorkflowView(Response, frozen=True):
     id: int = msgspec.field(name="workflow_id")
     definition: str
@@ -253,8 +316,10 @@ class WorkflowView(Response, frozen=True):
     key: str | None = None
     outcome: str | None = None
     """The leaf a completed workflow reached."""
-    incident: TimeoutCause | None = None
+    incident: GiveUpCause | None = None
     step_deadline: datetime | None = None
+    attempt: AttemptView | None = None
+    """The current step's latest attempt (one workflow only, not in listings)."""
 
 
 class WorkflowPage(Response, frozen=True):

@@ -23,13 +23,15 @@ ACTIVE_STATUSES = frozenset({WorkflowStatus.RUNNING, WorkflowStatus.INCIDENT})
 
 
 class JobState(StrEnum):
-    """A job is open while ready or leased; every other state is final."""
+    """A job is open while ready or leased; every other state is final: how the attempt
+    ended."""
 
     READY = "ready"
     LEASED = "leased"
     COMPLETED = "completed"
     EXPIRED = "expired"
     CLOSED = "closed"
+    FAILED = "failed"
 
 
 OPEN_JOB_STATES = frozenset({JobState.READY, JobState.LEASED})
@@ -42,13 +44,29 @@ class TransitionKind(StrEnum):
     MANUAL = "manual"
     TIMEOUT = "timeout"
     MOVED = "moved"
+    FAILED = "failed"
 
 
-class TimeoutCause(StrEnum):
-    """Why the engine timed a step out (and, with no route, the incident's cause)."""
+class GiveUpCause(StrEnum):
+    """Why the engine gave a step up (and, with no route for it, the incident's cause)."""
 
     ATTEMPTS_EXHAUSTED = "attempts_exhausted"
+    """The last attempt's lease ran out: the step takes ``timeout``."""
     DEADLINE_PASSED = "deadline_passed"
+    """The step's deadline passed: it takes ``timeout``."""
+    FAILED = "failed"
+    """The last attempt failed, or a failure was not retryable: the step takes ``failed``."""
+    UNWRITABLE = "unwritable"
+    """The sweeper could not write the workflow's next state; a person must look."""
+
+
+class EventKind(StrEnum):
+    """What the audit trail records besides transitions and attempts."""
+
+    RELEASED = "released"
+    INCIDENT_RAISED = "incident_raised"
+    INCIDENT_RESOLVED = "incident_resolved"
+    CANCELLED = "cancelled"
 
 
 class SweepOutcome(StrEnum):
@@ -75,15 +93,20 @@ class Reason(StrEnum):
     LABEL_NOT_OFFERED = "label_not_offered"
     MANUAL_STEP = "manual_step"
     NOT_MANUAL = "not_manual"
+    NOT_LEASED = "not_leased"
     INVALID_COMPLETION = "invalid_completion"
     INVALID_OUTPUT = "invalid_output"
+    INVALID_FAILURE = "invalid_failure"
+    INVALID_START = "invalid_start"
     UNKNOWN_DEFINITION = "unknown_definition"
     UNKNOWN_VERSION = "unknown_version"
     VERSION_EXISTS = "version_exists"
     UNKNOWN_WORKFLOW = "unknown_workflow"
     UNKNOWN_NODE = "unknown_node"
     FINISHED = "finished"
+    KEY_CONFLICT = "key_conflict"
 
 
-WIRE_ONLY_REASONS = frozenset({Reason.INVALID_COMPLETION, Reason.INVALID_OUTPUT})
+WIRE_ONLY_REASONS = frozenset({Reason.INVALID_COMPLETION, Reason.INVALID_OUTPUT,
+                               Reason.INVALID_FAILURE, Reason.INVALID_START})
 """Reasons the HTTP layer gives before a request reaches the engine (or the model)."""

@@ -14,7 +14,7 @@ from relentless.engine.values import Completion, StartRequest
 from relentless.vocabulary import (
     Reason,
     SweepOutcome,
-    TimeoutCause,
+    GiveUpCause,
     TransitionKind,
     Verdict,
     WorkflowStatus,
@@ -113,7 +113,7 @@ def test_an_expired_lease_is_retried_after_backoff_then_times_out_along_its_rout
         [swept] = run(payment.sweeper.tick())
         clock.advance(1)  # the backoff
     assert swept.outcome is SweepOutcome.TIMEOUT_ROUTED
-    assert swept.cause is TimeoutCause.ATTEMPTS_EXHAUSTED
+    assert swept.cause is GiveUpCause.ATTEMPTS_EXHAUSTED
     assert run(payment.workers.complete([Completion(job.job_id, "ok")]))[0].verdict \
         is Verdict.STALE
     workflow = run(payment.workflows.get(started.workflow_id))

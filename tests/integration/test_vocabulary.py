@@ -17,16 +17,21 @@ DATABASE_TYPES = {
     "relentless_workflow_status": vocabulary.WorkflowStatus,
     "relentless_job_state": vocabulary.JobState,
     "relentless_transition_kind": vocabulary.TransitionKind,
+    "relentless_event_kind": vocabulary.EventKind,
 }
+
+NOT_YET_MODELLED = frozenset({"failed", "unwritable", "not_leased", "key_conflict"})
+"""Names of the failure path (issue #10) the engine has and spec/ does not yet model.
+Empty this as the model catches up; it never holds a name spelled differently."""
 
 SPEC_NAMES: list[tuple[type[StrEnum], type[StrEnum], frozenset[str]]] = [
     (vocabulary.WorkflowStatus, spec_state.Status, frozenset()),
-    (vocabulary.JobState, spec_state.JobState, frozenset()),
-    (vocabulary.TransitionKind, spec_state.TransitionKind, frozenset()),
-    (vocabulary.TimeoutCause, spec_state.TimeoutCause, frozenset()),
+    (vocabulary.JobState, spec_state.JobState, NOT_YET_MODELLED),
+    (vocabulary.TransitionKind, spec_state.TransitionKind, NOT_YET_MODELLED),
+    (vocabulary.GiveUpCause, spec_state.TimeoutCause, NOT_YET_MODELLED),
     (vocabulary.SweepOutcome, spec_answers.SweepOutcome, frozenset()),
     (vocabulary.Verdict, spec_answers.Verdict, frozenset()),
-    (vocabulary.Reason, spec_answers.Reason, frozenset(WIRE_ONLY_REASONS)),
+    (vocabulary.Reason, spec_answers.Reason, WIRE_ONLY_REASONS | NOT_YET_MODELLED),
 ]
 
 

@@ -57,6 +57,9 @@ def test_every_response_matches_the_document(server: Server, run: Any) -> None:
         first, second = (job["job_id"] for job in leased["jobs"])
         await call(worker, "POST", "/v1/jobs/heartbeat", json={"worker": "w", "job_ids": [first]})
         await call(worker, "POST", "/v1/jobs/release", json={"worker": "w", "job_ids": [second]})
+        await call(worker, "POST", "/v1/jobs/fail", json={"worker": "w", "failures": [
+            {"job_id": second, "error": "RuntimeError: down"}, {"job_id": "1.1.9", "error": "x"},
+            {"job_id": second}]})
         await call(worker, "POST", "/v1/jobs/complete", json={"completions": [
             {"job_id": first, "label": "error", "output": {"tries": 1}},
             {"job_id": "1.1.9", "label": "ok"}]})

@@ -1,5 +1,6 @@
-"""The worker SDK against a real server: handlers run, failures are released, answers
-are batched, leases are kept alive, stopping is clean, and network errors are survived."""
+"""The worker SDK against a real server: handlers run, failures fail their attempts,
+answers are batched, leases are kept alive, stopping is clean, and network errors are
+survived."""
 
 from __future__ import annotations
 
@@ -43,8 +44,7 @@ def fast_worker(url: str, **settings: Any) -> Worker:
     """A worker tuned for tests: short polls, quick flushes, quick retries."""
     options: dict[str, Any] = {"name": "test-worker", "wait_seconds": 0.5,
                                "flush_seconds": 0.01, "retry_initial_seconds": 0.05,
-                               "retry_max_seconds": 0.2, "failure_delay_seconds": 0.05,
-                               **settings}
+                               "retry_max_seconds": 0.2, **settings}
     return Worker(url, WORKER, **options)
 
 
@@ -139,12 +139,13 @@ def test_completions_are_sent_in_batches(server: Server, run: Any) -> None:
     assert len(moments) <= worker.stats.requests["/v1/jobs/complete"]
 
 
-def test_a_failing_handler_releases_its_job_for_another_try(server: Server, run: Any) -> None:
+def test_a_failing_handler_fails_its_attempt_and_the_next_runs_after_the_backoff(
+        server: Server, run: Any) -> None:
     seen: list[tuple[str, int]] = []
     times: list[float] = []
 
     async def scenario() -> tuple[list[dict[str, Any]], Worker]:
-        worker = steps_worker(server.url, failure_delay_seconds=0.3)
+        worker = steps_worker(server.url)
 
         @worker.operation("flaky")
         async def flaky(job: Job) -> str:
@@ -162,13 +163,16 @@ def test_a_failing_handler_releases_its_job_for_another_try(server: Server, run:
         return await history(server, workflow_id), worker
 
     path, worker = run(scenario())
-    assert len(seen) == 2 and seen[0] == seen[1], "the same job, the same attempt, again"
-    assert times[1] - times[0] >= 0.3, "released after the failure delay, not in a spin"
-    assert (worker.stats.handler_errors, worker.stats.released) == (1, 1)
-    assert [(entry["label"], entry["attempt"]) for entry in path] == [("ok", 1), ("done", 1)]
+    workflow_id = int(seen[0][0].split(".")[0])
+    assert seen == [(f"{workflow_id}.1.1", 1), (f"{workflow_id}.1.2", 2)], "a new attempt"
+    assert times[1] - times[0] >= 1.0, "the next attempt waits for the node's backoff (1s)"
+    assert (worker.stats.handler_errors, worker.stats.failed, worker.stats.released) == (
+        1, 1, 0)
+    assert [(entry["label"], entry["attempt"]) for entry in path] == [("ok", 2), ("done", 1)]
 
 
-def test_a_label_the_node_does_not_offer_is_never_sent(server: Server, run: Any) -> None:
+def test_a_label_the_node_does_not_offer_is_never_sent_and_gives_the_step_up(
+        server: Server, run: Any) -> None:
     answers = iter(["shipped", ("ok", {"n": 1})])
 
     async def scenario() -> tuple[list[dict[str, Any]], Worker]:
@@ -183,12 +187,13 @@ def test_a_label_the_node_does_not_offer_is_never_sent(server: Server, run: Any)
         [workflow_id] = await publish_and_start(server, definition, "buggy", [{"n": 1}])
         async with running(worker):
             await eventually(lambda: all_ended(server, [workflow_id]))
-        return await history(server, workflow_id), worker
+        [ended] = await workflows(server, [workflow_id])
+        return ended, worker
 
-    path, worker = run(scenario())
-    assert [entry["label"] for entry in path] == ["ok", "done"]
-    assert path[0]["output"] == {"n": 1}
-    assert (worker.stats.handler_bugs, worker.stats.released, worker.stats.rejected) == (1, 1, 0)
+    ended, worker = run(scenario())
+    assert (ended["status"], ended["incident"]) == ("incident", "failed")
+    assert "label 'shipped' is not offered" in ended["attempt"]["error"]
+    assert (worker.stats.handler_bugs, worker.stats.failed, worker.stats.rejected) == (1, 1, 0)
 
 
 def test_heartbeats_keep_a_long_job_alive_past_its_lease(server: Server, run: Any) -> None:

@@ -14,7 +14,7 @@ import pytest
 from relentless.store import statements
 from relentless.store.queries import _statements
 from relentless.store.statements import Statement, column_names
-from relentless.vocabulary import JobState, TransitionKind
+from relentless.vocabulary import EventKind, JobState, TransitionKind
 
 PARAMETER = re.compile(r"\$(\d+)")
 UNNEST = re.compile(r"unnest\((?P<arrays>[^()]*)\)\s+AS\s+\w+\((?P<columns>[^()]*)\)",
@@ -29,6 +29,7 @@ SQL_TYPES: dict[Any, frozenset[str]] = {
     dict: frozenset({"jsonb"}),
     JobState: frozenset({"relentless_job_state"}),
     TransitionKind: frozenset({"relentless_transition_kind"}),
+    EventKind: frozenset({"relentless_event_kind"}),
 }
 """What each Python field type may be cast to in an unnest; other enums travel as text."""
 

@@ -278,12 +278,51 @@ def test_an_unknown_backoff_field_is_reported() -> None:
             operation: do_work
             backoff:
               initial: 1s
-              jitter: 1s
+              spread: 1s
             on:
               ok: done
           done: {}
         """)
-    assert located(problems) == {("unknown_field", "work", "backoff.jitter", 8)}
+    assert located(problems) == {("unknown_field", "work", "backoff.spread", 8)}
+
+
+@pytest.mark.parametrize("jitter", ["1s", "1.5", "-0.1", "true"])
+def test_a_jitter_that_is_not_a_share_is_reported(jitter: str) -> None:
+    problems = problems_of(f"""\
+        name: flow
+        start: work
+        nodes:
+          work:
+            operation: do_work
+            backoff:
+              initial: 1s
+              jitter: {jitter}
+            on:
+              ok: done
+          done: {{}}
+        """)
+    assert located(problems) == {("bad_count", "work", "backoff.jitter", 8)}
+
+
+def test_failed_is_reserved_like_timeout() -> None:
+    problems = problems_of("""\
+        name: flow
+        start: work
+        nodes:
+          work:
+            operation: do_work
+            on:
+              Failed: done
+              ok: other
+          other:
+            operation: do_more
+            on:
+              failed: done
+              timeout: done
+          done: {}
+        """)
+    assert {(code, node) for code, node, _, _ in located(problems)} == {
+        ("reserved_label", "work"), ("reserved_label", "other")}
 
 
 def test_an_unknown_field_in_the_defaults_backoff_is_reported() -> None:

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from relentless.core.definition import RESERVED_LABEL, Definition
+from relentless.core.definition import RESERVED_LABEL, RESERVED_LABELS, Definition
 
 NO_EDGE = -1
 """``next[node, label]`` where the node does not offer the label."""
@@ -70,7 +70,7 @@ class CompiledDefinition:
     backoff_max_ms: npt.NDArray[np.int64]
     deadline_ms: npt.NDArray[np.int64]
     offered: tuple[tuple[str, ...], ...]
-    """Per node, the labels a worker may complete its step with (never the reserved one)."""
+    """Per node, the labels a worker may complete its step with (never a reserved one)."""
 
     @property
     def name(self) -> str:
@@ -88,7 +88,7 @@ class CompiledDefinition:
                             int(self.timeout_ms[node]), deadline if deadline >= 0 else None)
 
     def offered_labels(self, node: int) -> tuple[str, ...]:
-        """Labels a worker may complete ``node``'s step with (never the reserved one)."""
+        """Labels a worker may complete ``node``'s step with (never a reserved one)."""
         return self.offered[node]
 
 
@@ -129,7 +129,7 @@ def compile_definition(definition: Definition) -> CompiledDefinition:
         ),
         offered=tuple(
             tuple(label_names[label] for label in np.flatnonzero(row >= 0)
-                  if label != TIMEOUT_LABEL)
+                  if label_names[label] not in RESERVED_LABELS)
             for row in next_table
         ),
     )

@@ -13,7 +13,13 @@ from typing import Any
 from relentless.core.durations import MAX_DURATION_MS
 
 RESERVED_LABEL = "timeout"
-"""The label only the engine takes: attempts exhausted or the step's deadline passed."""
+"""The label the engine takes when a step's deadline passes or its last lease runs out."""
+
+FAILED_LABEL = "failed"
+"""The label the engine takes when a step's last attempt fails, or a failure is final."""
+
+RESERVED_LABELS = frozenset({RESERVED_LABEL, FAILED_LABEL})
+"""Labels only the engine takes (a node may route them); no worker completes with them."""
 
 FORMAT_VERSION = 1
 """Bumped when the meaning of a definition changes, so that fingerprints change with it."""
@@ -21,11 +27,16 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """Delay before a retry: ``initial_ms``, times ``multiplier`` per failed attempt, capped."""
+    """Delay before a retry: ``initial_ms``, times ``multiplier`` per failed attempt, capped.
+
+    ``jitter`` (0 to 1) shortens each delay by up to that share at random, so that many
+    workflows failing together do not all retry together; never past the cap.
+    """
 
     initial_ms: int
     multiplier: float = 1.0
     max_ms: int | None = None
+    jitter: float = 0.0
 
     def delay_ms(self, failed_attempts: int) -> int:
         """Delay before the attempt that follows ``failed_attempts`` failures (>= 1).
@@ -42,8 +53,13 @@ class Backoff:
         return min(int(self.initial_ms * self.multiplier**exponent), cap)
 
     def canonical(self) -> dict[str, Any]:
-        """Plain data for fingerprints and storage."""
-        return {"initial_ms": self.initial_ms, "multiplier": self.multiplier, "max_ms": self.max_ms}
+        """Plain data for fingerprints and storage (``jitter`` only when set, so that older
+        definitions keep their fingerprints)."""
+        data: dict[str, Any] = {"initial_ms": self.initial_ms, "multiplier": self.multiplier,
+                                "max_ms": self.max_ms}
+        if self.jitter:
+            data["jitter"] = self.jitter
+        return data
 
 
 
@@ -69,7 +85,7 @@ class Node:
     @property
     def offered_labels(self) -> tuple[str, ...]:
         """Labels a worker (or person) may complete this node's step with."""
-        return tuple(label for label in self.on if label != RESERVED_LABEL)
+        return tuple(label for label in self.on if label not in RESERVED_LABELS)
 
     def canonical(self) -> dict[str, Any]:
         """Plain data for fingerprints and storage."""
@@ -140,7 +156,8 @@ def definition_from_canonical(data: Mapping[str, Any]) -> Definition:
         backoff = node["backoff"]
         nodes[name] = Node(
             name, node["operation"], dict(node["on"]), node["timeout_ms"], node["attempts"],
-            Backoff(backoff["initial_ms"], backoff["multiplier"], backoff["max_ms"]),
+            Backoff(backoff["initial_ms"], backoff["multiplier"], backoff["max_ms"],
+                    backoff.get("jitter", 0.0)),
             node["deadline_ms"], node["manual"], node["description"])
     return Definition(data["name"], data["start"], nodes, data["description"],
                       data.get("sla_ms"))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from relentless.core.definition import RESERVED_LABEL, Backoff, Definition, Node
+from relentless.core.definition import RESERVED_LABELS, Backoff, Definition, Node
 from relentless.core.durations import DURATION_HINT, MAX_DURATION_MS, parse_duration
 from relentless.core.graph_checks import LineOf, graph_problems
 from relentless.core.source import (
@@ -35,7 +35,7 @@ MAX_ATTEMPTS = 1_000_000
 TOP_FIELDS = frozenset({"name", "start", "nodes", "defaults", "description", "sla"})
 SETTING_FIELDS = frozenset({"timeout", "attempts", "backoff", "deadline"})
 NODE_FIELDS = SETTING_FIELDS | {"operation", "on", "manual", "description"}
-BACKOFF_FIELDS = frozenset({"initial", "multiplier", "max"})
+BACKOFF_FIELDS = frozenset({"initial", "multiplier", "max", "jitter"})
 
 BUILTIN_DEFAULTS: dict[str, Any] = {
     "timeout_ms": 60_000,
@@ -229,7 +229,15 @@ class _Reader:
         if maximum is not None and maximum < initial:
             self.problem(here.child("max", _line(value, "max")), "bad_duration",
                          "max is shorter than initial", "make max at least as long as initial")
-        return Backoff(initial, float(multiplier), maximum)
+        jitter = value.get("jitter", 0.0)
+        if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not (
+            0.0 <= jitter <= 1.0
+        ):
+            self.problem(here.child("jitter", _line(value, "jitter")), "bad_count",
+                         f"jitter is {jitter!r}, not a number from 0 to 1",
+                         "write a share such as 0.2 (each delay shortened by up to 20%)")
+            jitter = 0.0
+        return Backoff(initial, float(multiplier), maximum, float(jitter))
 
     def _nodes(self, data: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Node] | None:
         where = _Where(None, "nodes", _line(data, "nodes"))
@@ -304,11 +312,12 @@ class _Reader:
             self.problem(where.child("on", _line(spec, "on")), "missing_field",
                          "this node has an operation but no labels, so it can never finish",
                          "add on: label -> next node (or remove operation to make a leaf)")
-        elif set(on) == {RESERVED_LABEL}:
-            self.problem(where.child(f"on.{RESERVED_LABEL}", _line(spec["on"], RESERVED_LABEL)),
+        elif set(on) <= RESERVED_LABELS:
+            label = sorted(on)[0]
+            self.problem(where.child(f"on.{label}", _line(spec["on"], label)),
                          "reserved_label",
-                         f"the only label is {RESERVED_LABEL!r}, which no worker may complete "
-                         "with, so every attempt would run out",
+                         f"the only labels are reserved ({', '.join(sorted(on))}); no worker "
+                         "may complete with them, so every attempt would run out",
                          "add the labels the operation answers with")
 
     def _edges(self, spec: dict[str, Any], where: _Where) -> dict[str, str]:
@@ -325,10 +334,11 @@ class _Reader:
             at = here.child(str(label), _line(raw, label))
             if not NAME_PATTERN.fullmatch(label):
                 self.problem(at, "invalid_name", f"{label!r} is not a valid label", NAME_HINT)
-            elif label != RESERVED_LABEL and label.lower() == RESERVED_LABEL:
+            elif label not in RESERVED_LABELS and label.lower() in RESERVED_LABELS:
                 self.problem(at, "reserved_label",
-                             f"{label!r} looks like the reserved label {RESERVED_LABEL!r}",
-                             f"write {RESERVED_LABEL!r} to route timeouts, or pick another name")
+                             f"{label!r} looks like the reserved label {label.lower()!r}",
+                             f"write {label.lower()!r} to route the engine's give-up, or pick "
+                             "another name")
             if not isinstance(target, str):
                 self.problem(at, "wrong_type", f"target {target!r} is not a node name",
                              "write the name of the next node")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Literal
 
-from relentless.core.definition import RESERVED_LABEL, Definition, Node
+from relentless.core.definition import RESERVED_LABELS, Definition, Node
 
 GraphFormat = Literal["dot", "mermaid"]
 
@@ -49,7 +49,7 @@ def _dot(definition: Definition) -> Iterator[str]:
         yield f"  {_quoted(node.name)} [label={_quoted(_caption(node))}, {style}];"
     for node in definition.nodes.values():
         for label, target in node.on.items():
-            dotted = ", style=dotted" if label == RESERVED_LABEL else ""
+            dotted = ", style=dotted" if label in RESERVED_LABELS else ""
             yield f"  {_quoted(node.name)} -> {_quoted(target)} [label={_quoted(label)}{dotted}];"
     yield "}"
 
@@ -71,5 +71,5 @@ def _mermaid(definition: Definition) -> Iterator[str]:
             yield f"  {ids[node.name]}({text(_caption(node))})"
     for node in definition.nodes.values():
         for label, target in node.on.items():
-            arrow = "-.->" if label == RESERVED_LABEL else "-->"
+            arrow = "-.->" if label in RESERVED_LABELS else "-->"
             yield f"  {ids[node.name]} {arrow}|{text(label)}| {ids[target]}"

@@ -8,22 +8,20 @@ right now is simply looked at on the next tick.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import asyncpg
 
-from relentless.core.compiler import TIMEOUT_LABEL
-from relentless.core.definition import RESERVED_LABEL
-from relentless.core.status import Status
 from relentless.engine.catalog import LoadedDefinition
 from relentless.engine.context import EngineContext
-from relentless.engine.transitions import Edge, Transitions
+from relentless.engine.give_ups import GiveUp, GiveUps, has_attempts_left, retry_of
+from relentless.engine.transitions import Transitions
 from relentless.engine.values import Swept
 from relentless.store import statements as sql
 from relentless.store.job_ids import JobKey
-from relentless.store.rows import ClosingJob, IncidentRow, RetryJob
+from relentless.store.rows import ClosingJob, ClosingStep, IncidentRow, RetryJob
 from relentless.store.statements import Connection
-from relentless.vocabulary import JobState, SweepOutcome, TimeoutCause, TransitionKind
+from relentless.vocabulary import GiveUpCause, JobState, SweepOutcome
 
 DEFAULT_BATCH = 1_000
 
@@ -48,16 +46,55 @@ class Sweeper:
         now = self._context.clock.now()
         async with self._context.database.transaction() as connection:
             rows = await sql.LOCK_SWEEPABLE.fetch(connection, now=now, limit=batch)
-            sweep = _Pass(self._context, now)
+            handled = []
             for row in rows:
                 try:
-                    sweep.handle(await self._context.catalog.by_id(row["definition_id"],
-                                                                   connection), row)
+                    handled.append((await self._context.catalog.by_id(row["definition_id"],
+                                                                      connection), row))
                 except Exception:
                     # One workflow the sweeper cannot handle must not stop the others.
                     log.exception("sweeper skipped workflow %s", row["id"])
+            events = await self._write_isolated(connection, now, handled)
+        return events, len(rows) == batch
+
+    async def _write_isolated(self, connection: Connection, now: datetime,
+                              handled: list[tuple[LoadedDefinition, asyncpg.Record]]
+                              ) -> list[Swept]:
+        """The pass, set-based; if PostgreSQL refuses it, each workflow on its own, and one
+        it still refuses becomes an incident saying why, so the rest are not held back."""
+        if not handled:
+            return []
+        try:
+            return await self._write(connection, now, handled)
+        except asyncpg.PostgresError as exc:
+            log.warning("sweeper pass refused (%s); writing its workflows one by one", exc)
+        events: list[Swept] = []
+        for loaded, row in handled:
+            try:
+                events += await self._write(connection, now, [(loaded, row)])
+            except asyncpg.PostgresError as exc:
+                log.error("sweeper cannot write workflow %s (%s): raising an incident",
+                          row["id"], exc)
+                await self._unwritable(connection, now, row, exc)
+                events.append(Swept(row["id"], None, SweepOutcome.INCIDENT,
+                                    GiveUpCause.UNWRITABLE))
+        return events
+
+    async def _write(self, connection: Connection, now: datetime,
+                     handled: list[tuple[LoadedDefinition, asyncpg.Record]]) -> list[Swept]:
+        sweep = _Pass(self._context, now)
+        for loaded, row in handled:
+            sweep.handle(loaded, row)
+        async with connection.transaction():  # a savepoint: refused, it leaves nothing
             await sweep.write(connection)
-        return sweep.events, len(rows) == batch
+        return sweep.events
+
+    @staticmethod
+    async def _unwritable(connection: Connection, now: datetime, row: asyncpg.Record,
+                          error: Exception) -> None:
+        await sql.RAISE_INCIDENTS.execute(connection, [IncidentRow(
+            row["id"], row["step"], row["attempt"], GiveUpCause.UNWRITABLE,
+            f"{type(error).__name__}: {error}")], now=now)
 
 
 class _Pass:
@@ -67,68 +104,62 @@ class _Pass:
         self._context = context
         self._now = now
         self.events: list[Swept] = []
-        self._closing: list[ClosingJob] = []
+        self._deadlines: list[tuple[LoadedDefinition, asyncpg.Record]] = []
         self._expiring: list[tuple[LoadedDefinition, asyncpg.Record, JobKey]] = []
         self._retries: list[RetryJob] = []
-        self._timeouts: list[tuple[LoadedDefinition, asyncpg.Record, TimeoutCause]] = []
-        self._incidents: list[IncidentRow] = []
+        self._give_ups = GiveUps(context, now)
         self._transitions = Transitions(now)
 
     def handle(self, loaded: LoadedDefinition, row: asyncpg.Record) -> None:
         """Deadline first (it ends the whole step), then an expired lease."""
-        job = JobKey(row["id"], row["step"], row["attempt"]) if row["attempt"] else None
         if row["deadline_passed"]:
-            if job is not None:
-                self._closing.append(ClosingJob(*job, JobState.CLOSED))
-            self._timeouts.append((loaded, row, TimeoutCause.DEADLINE_PASSED))
-        elif job is not None and row["job_state"] == JobState.LEASED and row["lease_expired"]:
-            self._closing.append(ClosingJob(*job, JobState.EXPIRED))
-            self._expiring.append((loaded, row, job))
+            self._deadlines.append((loaded, row))
+        elif row["attempt"] and row["job_state"] == JobState.LEASED and row["lease_expired"]:
+            self._expiring.append((loaded, row, JobKey(row["id"], row["step"], row["attempt"])))
 
-    def _expire(self, closed: set[JobKey]) -> None:
-        """End the attempts whose expiry held: retry after the backoff, or time out."""
+    async def _close(self, connection: Connection) -> tuple[set[tuple[int, int]], set[JobKey]]:
+        """End the attempts this pass takes away: every open one of a step whose deadline
+        passed (whichever it is now), and leases whose expiry still holds."""
+        closed_steps: set[tuple[int, int]] = set()
+        if self._deadlines:
+            rows = await sql.CLOSE_STEPS.fetch(connection, [
+                ClosingStep(row["id"], row["step"]) for _, row in self._deadlines],
+                now=self._now)
+            closed_steps = {(r["workflow_id"], r["step"]) for r in rows}
+        expired: set[JobKey] = set()
+        if self._expiring:
+            rows = await sql.CLOSE_JOBS.fetch(connection, [
+                ClosingJob(*job, JobState.EXPIRED) for _, _, job in self._expiring],
+                now=self._now)
+            expired = {JobKey(r["workflow_id"], r["step"], r["attempt"]) for r in rows}
+        return closed_steps, expired
+
+    def _decide(self, closed_steps: set[tuple[int, int]], expired: set[JobKey]) -> None:
+        for loaded, row in self._deadlines:
+            if (row["id"], row["step"]) in closed_steps:
+                self._give_up(loaded, row, row["attempt"], GiveUpCause.DEADLINE_PASSED)
         for loaded, row, job in self._expiring:
-            if job not in closed:
+            if job not in expired:
                 continue  # a heartbeat extended the lease after the sweeper looked
-            compiled = loaded.compiled
-            node = compiled.node_index[row["node"]]
-            if job.attempt >= int(compiled.attempts[node]):
-                self._timeouts.append((loaded, row, TimeoutCause.ATTEMPTS_EXHAUSTED))
-                continue
-            backoff = compiled.definition.nodes[row["node"]].backoff.delay_ms(job.attempt)
-            step = compiled.step_settings(node)
-            self._retries.append(RetryJob(
-                workflow=job.workflow, step=job.step, attempt=job.attempt + 1, node=row["node"],
-                operation=step.operation, manual=step.manual, timeout_ms=step.timeout_ms,
-                ready_at=self._now + timedelta(milliseconds=backoff)))
-            self.events.append(Swept(job.workflow, str(job), SweepOutcome.RETRY_SCHEDULED))
-
-    def _time_out(self) -> None:
-        """Take the ``timeout`` edge where the node routes it; otherwise call a person."""
-        rows = [(loaded.kernel_id, loaded.compiled.node_index[row["node"]], TIMEOUT_LABEL)
-                for loaded, row, _ in self._timeouts]
-        for (loaded, row, cause), (target, status) in zip(
-                self._timeouts, self._context.advance(rows), strict=True):
-            job = str(JobKey(row["id"], row["step"], row["attempt"])) if row["attempt"] else None
-            if status in (Status.ADVANCED, Status.REACHED_LEAF):
-                self._transitions.add(loaded, Edge(
-                    row["id"], row["step"], row["node"], loaded.compiled.node_names[target],
-                    TransitionKind.TIMEOUT, RESERVED_LABEL, row["attempt"], None, str(cause)))
-                self.events.append(Swept(row["id"], job, SweepOutcome.TIMEOUT_ROUTED, cause))
+            if has_attempts_left(loaded, row["node"], job.attempt):
+                self._retries.append(retry_of(loaded, row["node"], job, self._now))
+                self.events.append(Swept(job.workflow, str(job), SweepOutcome.RETRY_SCHEDULED))
             else:
-                self._incidents.append(IncidentRow(row["id"], cause))
-                self.events.append(Swept(row["id"], job, SweepOutcome.INCIDENT, cause))
+                self._give_up(loaded, row, job.attempt, GiveUpCause.ATTEMPTS_EXHAUSTED)
+
+    def _give_up(self, loaded: LoadedDefinition, row: asyncpg.Record, attempt: int | None,
+                 cause: GiveUpCause) -> None:
+        self._give_ups.add(GiveUp(loaded, row["id"], row["step"], row["node"], attempt, cause))
 
     async def write(self, connection: Connection) -> None:
-        closed: set[JobKey] = set()
-        if self._closing:
-            rows = await sql.CLOSE_JOBS.fetch(connection, self._closing, now=self._now)
-            closed = {JobKey(r["workflow_id"], r["step"], r["attempt"]) for r in rows}
-        self._expire(closed)
-        self._time_out()
+        self._decide(*await self._close(connection))
+        for give_up, routed in self._give_ups.decide(self._transitions):
+            job = (str(JobKey(give_up.workflow_id, give_up.step, give_up.attempt))
+                   if give_up.attempt else None)
+            outcome = SweepOutcome.TIMEOUT_ROUTED if routed else SweepOutcome.INCIDENT
+            self.events.append(Swept(give_up.workflow_id, job, outcome, give_up.cause))
         if self._retries:
             await sql.SCHEDULE_RETRIES.execute(connection, self._retries)
             await sql.NOTIFY_READY.execute(connection)
-        if self._incidents:
-            await sql.RAISE_INCIDENTS.execute(connection, self._incidents, now=self._now)
+        await self._give_ups.write(connection)
         await self._transitions.write(connection)

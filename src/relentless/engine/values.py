@@ -20,10 +20,10 @@ from relentless.protocol import PublishedDefinition as Published
 from relentless.protocol import ReleaseResult as Released
 from relentless.protocol import StartResult as Started
 from relentless.vocabulary import (
+    GiveUpCause,
     JobState,
     Reason,
     SweepOutcome,
-    TimeoutCause,
     Verdict,
 )
 
@@ -32,6 +32,7 @@ __all__ = [
     "STALE",
     "Answer",
     "Completion",
+    "Failure",
     "Job",
     "LeaseExtension",
     "LeasedJob",
@@ -77,13 +78,23 @@ class Completion:
 
 
 @dataclass(frozen=True, slots=True)
+class Failure:
+    """A worker's report that an attempt failed; ``retryable`` False gives the step up."""
+
+    job_id: str
+    error: str
+    retryable: bool = True
+    details: JSONObject | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Swept:
     """The sweeper ended job ``job_id`` (None: no open job) of ``workflow_id``."""
 
     workflow_id: int
     job_id: str | None
     outcome: SweepOutcome
-    cause: TimeoutCause | None = None
+    cause: GiveUpCause | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,12 +16,14 @@ import asyncpg
 from relentless.core.definition import RESERVED_LABEL
 from relentless.core.status import Status
 from relentless.engine.context import EngineContext
+from relentless.engine.failures import fail_attempts
 from relentless.engine.transitions import Edge, Transitions
 from relentless.engine.values import (
     ACCEPTED,
     STALE,
     Answer,
     Completion,
+    Failure,
     JSONObject,
     LeasedJob,
     LeaseExtension,
@@ -72,6 +74,10 @@ class WorkerProtocol:
     async def complete_manual(self, completion: Completion, by: str) -> Answer:
         """A person's completion of a manual step, recorded with who did it."""
         return (await self._decide([completion], by=by))[0]
+
+    async def fail(self, failures: Sequence[Failure]) -> list[Answer]:
+        """End each failed attempt: retry after the backoff, or give the step up."""
+        return await fail_attempts(self._context, failures)
 
     async def heartbeat(self, worker: str, job_ids: Sequence[str],
                         lease_ms: int) -> list[LeaseExtension]:

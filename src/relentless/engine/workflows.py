@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
+import msgspec
 
 from relentless.engine.catalog import LoadedDefinition
 from relentless.engine.context import EngineContext
@@ -23,15 +24,17 @@ from relentless.engine.values import (
     Workflow,
     rejected,
 )
+from relentless.protocol import AttemptView
 from relentless.store import statements as sql
 from relentless.store.job_ids import JobKey
-from relentless.store.rows import ClosingJob, NewWorkflow
+from relentless.store.rows import ClosingStep, EventRow, NewWorkflow
 from relentless.store.statements import Connection
 from relentless.vocabulary import (
     ACTIVE_STATUSES,
+    EventKind,
+    GiveUpCause,
     JobState,
     Reason,
-    TimeoutCause,
     TransitionKind,
     Verdict,
     WorkflowStatus,
@@ -108,8 +111,11 @@ class Workflows:
             await sql.NOTIFY_READY.execute(connection)
         return {row["id"] for row in rows}
 
-    async def cancel(self, workflow_id: int) -> Answer:
-        """Stop a running or incident workflow; its open job's completions become stale."""
+    async def cancel(self, workflow_id: int, by: str | None = None, reason: str = "") -> Answer:
+        """Stop a running or incident workflow; its open job's completions become stale.
+
+        The audit trail records who cancelled and why (and an incident as resolved).
+        """
         now = self._context.clock.now()
         async with self._context.database.transaction() as connection:
             row = await sql.LOCK_WORKFLOW.fetchrow(connection, id=workflow_id)
@@ -121,6 +127,7 @@ class Workflows:
                 return rejected(Reason.FINISHED)
             await self._close_open_job(connection, now, row)
             await sql.CANCEL_WORKFLOW.execute(connection, now=now, id=workflow_id)
+            await self._record(connection, now, row, EventKind.CANCELLED, by, reason)
         return ACCEPTED
 
     async def move(self, workflow_id: int, node: str, by: str, reason: str = "") -> Answer:
@@ -136,6 +143,7 @@ class Workflows:
             if node not in loaded.compiled.node_index:
                 return rejected(Reason.UNKNOWN_NODE)
             await self._close_open_job(connection, now, row)
+            await self._record(connection, now, row, None, by, reason)
             transitions = Transitions(now)
             transitions.add(loaded, Edge(workflow_id, row["step"], row["node"], node,
                                          TransitionKind.MOVED, by=by, reason=reason))
@@ -144,12 +152,20 @@ class Workflows:
 
     async def _close_open_job(self, connection: Connection, now: datetime,
                               workflow: asyncpg.Record) -> None:
-        rows = await sql.OPEN_JOB_OF.fetch(connection, workflow_id=workflow["id"],
-                                           step=workflow["step"])
-        if rows:
-            await sql.CLOSE_JOBS.execute(connection, [
-                ClosingJob(r["workflow_id"], r["step"], r["attempt"], JobState.CLOSED)
-                for r in rows], now=now)
+        await sql.CLOSE_STEPS.execute(connection, [ClosingStep(workflow["id"], workflow["step"])],
+                                      now=now)
+
+    @staticmethod
+    async def _record(connection: Connection, now: datetime, workflow: asyncpg.Record,
+                      kind: EventKind | None, by: str | None, reason: str) -> None:
+        """Audit a person's action: ``kind`` (if any), and an incident resolved by it."""
+        kinds = [kind] if kind is not None else []
+        if workflow["status"] == WorkflowStatus.INCIDENT:
+            kinds.append(EventKind.INCIDENT_RESOLVED)
+        if kinds:
+            await sql.RECORD_EVENTS.execute(connection, [
+                EventRow(workflow["id"], workflow["step"], None, each, by, reason or None, None)
+                for each in kinds], now=now)
 
     async def get(self, workflow_id: int, *, with_history: bool = True) -> Workflow | None:
         """One workflow with its position, status, context and (by default) history."""
@@ -157,7 +173,11 @@ class Workflows:
         if not rows:
             return None
         history = await self.history(workflow_id) if with_history else []
-        return _workflow(rows[0], tuple(history))
+        attempts = await self._context.database.fetch(
+            sql.LATEST_ATTEMPT, workflow_id=workflow_id, step=rows[0]["step"])
+        attempt = (msgspec.convert(dict(attempts[0]), AttemptView, from_attributes=True)
+                   if attempts else None)
+        return _workflow(rows[0], tuple(history), attempt)
 
     async def history(self, workflow_id: int) -> list[Transition]:
         """Every edge the workflow took, in order: a path of its graph from the start."""
@@ -208,17 +228,19 @@ class Workflows:
         return steps
 
 
-def _workflow(row: asyncpg.Record, history: tuple[Transition, ...]) -> Workflow:
+def _workflow(row: asyncpg.Record, history: tuple[Transition, ...],
+              attempt: AttemptView | None = None) -> Workflow:
     context = row["context"]
     return Workflow(
         id=row["id"], definition=row["definition"], version=row["version"],
         key=row["idempotency_key"], node=row["node"], step=row["step"],
         status=WorkflowStatus(row["status"]),
         outcome=row["node"] if row["status"] == WorkflowStatus.COMPLETED else None,
-        incident=TimeoutCause(row["incident"]) if row["incident"] else None,
+        incident=GiveUpCause(row["incident"]) if row["incident"] else None,
         context=context if isinstance(context, dict) else json.loads(context),
         step_started_at=row["step_started_at"], step_deadline=row["step_deadline"],
-        created_at=row["created_at"], updated_at=row["updated_at"], history=history)
+        created_at=row["created_at"], updated_at=row["updated_at"], attempt=attempt,
+        history=history)
 
 
 def _job(row: asyncpg.Record) -> Job:

@@ -14,6 +14,7 @@ from relentless.engine.catalog import LoadedDefinition
 from relentless.engine.values import Answer, Completion, Started, StartRequest
 from relentless.service.bodies import answer, limit_batch, path_parameter, query, read
 from relentless.service.errors import ApiError, not_found
+from relentless.service.items import decode_each, judge_each
 from relentless.service.keys import ENGINE
 from relentless.vocabulary import Reason, Verdict
 
@@ -90,10 +91,17 @@ async def start_workflow(request: web.Request) -> web.Response:
 
 
 async def start_workflows(request: web.Request) -> web.Response:
-    body = await read(request, protocol.StartBatch)
+    """One result per start; one bad item never refuses the others."""
+    body = await read(request, protocol.StartBatchItems)
     limit_batch(request, len(body.workflows), "workflows")
-    results = await request.app[ENGINE].workflows.start(
-        [_start_request(item) for item in body.workflows])
+    decoded = decode_each(body.workflows, protocol.StartWorkflow, Reason.INVALID_START,
+                          ("context",))
+    results = await judge_each(
+        decoded, lambda items: request.app[ENGINE].workflows.start(
+            [_start_request(item) for item in items]),
+        lambda _, started: started,
+        lambda refusal: Started(verdict=Verdict.REJECTED, reason=refusal.reason,
+                                detail=refusal.detail))
     return answer(protocol.StartBatchResponse(results=results))
 
 

@@ -1,16 +1,17 @@
-"""The worker protocol over HTTP: lease (with long-poll), complete, heartbeat, release."""
+"""The worker protocol over HTTP: lease (with long-poll), complete, fail, heartbeat,
+release."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 
-import msgspec
 from aiohttp import web
 
 from relentless import protocol
-from relentless.engine.values import Completion
+from relentless.engine.values import Answer, Completion, Failure
 from relentless.service.bodies import answer, limit_batch, read
+from relentless.service.items import Refusal, decode_each, job_id_of, judge_each
 from relentless.service.keys import ENGINE, WAKER
 from relentless.vocabulary import Reason, Verdict
 
@@ -42,56 +43,37 @@ async def complete(request: web.Request) -> web.Response:
     """One result per completion; one bad completion never fails the others."""
     body = await read(request, protocol.CompleteRequestItems)
     limit_batch(request, len(body.completions), "completions")
-    items = [_completion(raw) for raw in body.completions]
-    valid = [item for item in items if isinstance(item, protocol.Completion)]
-    decided = iter(await request.app[ENGINE].workers.complete(
-        [Completion(item.job_id, item.label, item.output) for item in valid]))
-    results = []
-    for item in items:
-        if isinstance(item, protocol.CompletionResult):
-            results.append(item)
-            continue
-        result = next(decided)
-        results.append(protocol.CompletionResult(job_id=item.job_id, verdict=result.verdict,
-                                                 reason=result.reason))
+    decoded = decode_each(body.completions, protocol.Completion, Reason.INVALID_COMPLETION,
+                          ("output",))
+    results = await judge_each(
+        decoded, lambda items: request.app[ENGINE].workers.complete(
+            [Completion(item.job_id, item.label, item.output) for item in items]),
+        _result, _refused)
     return answer(protocol.CompleteResponse(results=results))
 
 
-def _completion(raw: msgspec.Raw) -> protocol.Completion | protocol.CompletionResult:
-    """The completion in ``raw``, or the rejection that answers it on its own."""
-    try:
-        item = msgspec.json.decode(raw, type=protocol.Completion)
-    except msgspec.DecodeError as exc:  # ValidationError included
-        return _refused(_job_id_of(raw), Reason.INVALID_COMPLETION, str(exc))
-    if item.output is not None and _holds_nul(item.output):
-        return _refused(item.job_id, Reason.INVALID_OUTPUT, "text may not contain NUL characters")
-    return item
+async def fail(request: web.Request) -> web.Response:
+    """One result per failure, as for completions."""
+    body = await read(request, protocol.FailRequestItems)
+    limit_batch(request, len(body.failures), "failures")
+    decoded = decode_each(body.failures, protocol.Failure, Reason.INVALID_FAILURE,
+                          ("details",))
+    results = await judge_each(
+        decoded, lambda items: request.app[ENGINE].workers.fail(
+            [Failure(item.job_id, item.error, item.retryable, item.details) for item in items]),
+        _result, _refused)
+    return answer(protocol.FailResponse(results=results))
 
 
-def _refused(job_id: str, reason: Reason, detail: str) -> protocol.CompletionResult:
-    return protocol.CompletionResult(job_id=job_id, verdict=Verdict.REJECTED, reason=reason,
-                                     detail=detail)
+def _result(item: protocol.Completion | protocol.Failure,
+            judged: Answer) -> protocol.CompletionResult:
+    return protocol.CompletionResult(job_id=item.job_id, verdict=judged.verdict,
+                                     reason=judged.reason)
 
 
-def _job_id_of(raw: msgspec.Raw) -> str:
-    try:
-        found = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        return ""
-    job_id = found.get("job_id") if isinstance(found, dict) else None
-    return job_id if isinstance(job_id, str) else ""
-
-
-def _holds_nul(value: object) -> bool:
-    """Whether any string in a JSON value (keys included) holds a NUL, which PostgreSQL
-    cannot store."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(v) for v in value)
-    return False
+def _refused(refusal: Refusal) -> protocol.CompletionResult:
+    return protocol.CompletionResult(job_id=job_id_of(refusal.raw), verdict=Verdict.REJECTED,
+                                     reason=refusal.reason, detail=refusal.detail)
 
 
 async def heartbeat(request: web.Request) -> web.Response:

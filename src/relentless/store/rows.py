@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from relentless.vocabulary import JobState, TimeoutCause, TransitionKind
+from relentless.vocabulary import EventKind, GiveUpCause, JobState, TransitionKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +77,14 @@ class ClosingJob:
 
 
 @dataclass(frozen=True, slots=True)
+class ClosingStep:
+    """A step whose open attempts, whichever they are, end for good."""
+
+    workflow: int
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
 class RetryJob:
     """The next attempt of a step, ready after its backoff."""
 
@@ -92,7 +100,34 @@ class RetryJob:
 
 @dataclass(frozen=True, slots=True)
 class IncidentRow:
-    """A workflow that needs a person, and why."""
+    """A workflow that needs a person, why, and the last error of its step if any."""
 
     workflow_id: int
-    cause: TimeoutCause
+    step: int
+    attempt: int | None
+    cause: GiveUpCause
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FailedJob:
+    """An attempt a worker failed, with what it said went wrong."""
+
+    workflow: int
+    step: int
+    attempt: int
+    error: str
+    error_details: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """An entry of the audit trail that is not a transition (see EventKind)."""
+
+    workflow_id: int
+    step: int
+    attempt: int | None
+    kind: EventKind
+    by: str | None
+    reason: str | None
+    details: dict[str, Any] | None

@@ -19,7 +19,16 @@ from asyncpg.pool import PoolConnectionProxy
 
 from relentless.store.job_ids import JobKey
 from relentless.store.queries import query
-from relentless.store.rows import ClosingJob, IncidentRow, NewWorkflow, RetryJob, TransitionRow
+from relentless.store.rows import (
+    ClosingJob,
+    ClosingStep,
+    EventRow,
+    FailedJob,
+    IncidentRow,
+    NewWorkflow,
+    RetryJob,
+    TransitionRow,
+)
 
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 """A connection of our own or one borrowed from the pool; both run queries alike."""
@@ -93,13 +102,14 @@ ALLOCATE_WORKFLOW_IDS = Statement("allocate_workflow_ids", ("count",))
 START_WORKFLOWS = Statement("start_workflows", ("now",), NewWorkflow)
 WORKFLOWS_BY_KEY = Statement("workflows_by_key", ("keys",))
 LOCK_WORKFLOW = Statement("lock_workflow", ("id",))
-OPEN_JOB_OF = Statement("open_job_of", ("workflow_id", "step"))
+CLOSE_STEPS = Statement("close_steps", ("now",), ClosingStep)
 CANCEL_WORKFLOW = Statement("cancel_workflow", ("now", "id"))
 RAISE_INCIDENTS = Statement("raise_incidents", ("now",), IncidentRow)
 TAKE_TRANSITIONS = Statement("take_transitions", ("now",), TransitionRow)
 WORKFLOW = Statement("workflow", ("id",))
 HISTORY = Statement("history", ("workflow_id",))
 JOBS_OF = Statement("jobs_of", ("workflow_id",))
+LATEST_ATTEMPT = Statement("latest_attempt", ("workflow_id", "step"))
 LIST_WORKFLOWS = Statement("list_workflows", ("before", "limit"))
 LIST_WORKFLOWS_BY_STATUS = Statement("list_workflows_by_status", ("status", "before", "limit"))
 LIST_WORKFLOWS_BY_DEFINITION = Statement(
@@ -116,6 +126,8 @@ LOCK_SWEEPABLE = Statement("lock_sweepable", ("now", "limit"))
 CLOSE_JOBS = Statement("close_jobs", ("now",), ClosingJob)
 SCHEDULE_RETRIES = Statement("schedule_retries", (), RetryJob)
 MANUAL_STEPS = Statement("manual_steps", ("limit",))
+FAIL_JOBS = Statement("fail_jobs", ("now",), FailedJob)
+RECORD_EVENTS = Statement("record_events", ("now",), EventRow)
 
 # -- the service ---------------------------------------------------------------------------
 PING = Statement("ping")

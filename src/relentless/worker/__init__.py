@@ -1,12 +1,12 @@
 """The worker SDK: lease jobs over HTTP, run a handler per operation, complete in batches.
 
-Only the worker protocol is used (lease, complete, heartbeat, release); a worker needs
+Only the worker protocol is used (lease, complete, fail, heartbeat, release); a worker needs
 the server's URL and a worker token, never the database.
 """
 
 from __future__ import annotations
 
-from relentless.worker.jobs import Handler, HandlerBug, Job, Outcome, Result
+from relentless.worker.jobs import Handler, HandlerBug, Job, Outcome, PermanentFailure, Result
 from relentless.worker.settings import WorkerConfigError, WorkerSettings
 from relentless.worker.stats import WorkerStats
 from relentless.worker.transport import GatewayError, RequestRefused, Retry, Unavailable
@@ -18,6 +18,7 @@ __all__ = [
     "HandlerBug",
     "Job",
     "Outcome",
+    "PermanentFailure",
     "RequestRefused",
     "Result",
     "Retry",

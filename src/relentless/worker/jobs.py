@@ -11,7 +11,7 @@ import msgspec
 from relentless.errors import UserError
 from relentless.protocol import LeasedJob as Job
 
-__all__ = ["Handler", "HandlerBug", "Job", "Outcome", "Result", "settle"]
+__all__ = ["Handler", "HandlerBug", "Job", "Outcome", "PermanentFailure", "Result", "settle"]
 
 JSONObject: TypeAlias = dict[str, Any]
 
@@ -29,7 +29,15 @@ Handler: TypeAlias = Callable[[Job], Awaitable[Outcome]]
 
 
 class HandlerBug(UserError):
-    """A handler answered something the job cannot be completed with."""
+    """A handler answered something the job cannot be completed with; its attempt fails
+    and the step gives up (the same code would answer the same again)."""
+
+
+class PermanentFailure(Exception):
+    """Raise it (or a subclass) from a handler when retrying cannot help (a card that
+    is reported stolen, say): the attempt fails and the step gives up with ``failed``
+    at once. Any other exception fails the attempt and it is retried after the node's
+    backoff while attempts are left."""
 
 
 def settle(job: Job, outcome: object) -> Result:

@@ -15,12 +15,13 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from relentless import protocol
 from relentless.protocol import MAX_BATCH
 from relentless.vocabulary import Verdict
-from relentless.worker.jobs import Handler, HandlerBug, Job, Result, settle
+from relentless.worker.jobs import Handler, HandlerBug, Job, PermanentFailure, Result, settle
 from relentless.worker.settings import WorkerSettings
 from relentless.worker.stats import WorkerStats
 from relentless.worker.transport import (
@@ -39,6 +40,10 @@ FINAL_FLUSH_SECONDS = 5.0
 """At least this long to hand back completions and releases when stopping."""
 FORCED_FLUSH_SECONDS = 2.0
 """How long a forced stop still tries to release what it holds."""
+WATCH_SECONDS = 0.1
+"""How often leases are looked at: due for a heartbeat, or lost."""
+MAX_ERROR_CHARS = 10_000
+"""The longest error text the protocol takes."""
 
 
 class _Forced(Exception):
@@ -51,6 +56,8 @@ class _Held:
 
     job: Job
     renew_at: float
+    expires_at: float
+    """Event-loop time at which the granted lease runs out, as last granted."""
     task: asyncio.Task[None] | None = None
     finishing: bool = False
     lost: bool = False
@@ -66,6 +73,7 @@ class Run:
         self._stats = stats
         self._held: dict[str, _Held] = {}
         self._completions: list[tuple[str, Result]] = []
+        self._failures: list[protocol.Failure] = []
         self._releases: list[str] = []
         self._stopping = asyncio.Event()
         self._forced = asyncio.Event()
@@ -136,10 +144,11 @@ class Run:
         return answer.jobs
 
     def _take(self, jobs: list[Job]) -> None:
-        renew_at = _now() + self._settings.lease_seconds * self._settings.heartbeat_fraction
         for job in jobs:
             self._stats.leased += 1
-            held = _Held(job, renew_at)
+            granted = self._granted_seconds(job.lease_expires_at)
+            now = _now()
+            held = _Held(job, now + granted * self._settings.heartbeat_fraction, now + granted)
             self._held[job.job_id] = held
             if job.operation not in self._handlers:
                 log.error("job %s: no handler for operation %r; releasing it",
@@ -165,26 +174,30 @@ class Run:
             raise
         except HandlerBug as bug:
             self._stats.handler_bugs += 1
-            log.error("job %s (%s at node %s): handler bug: %s; releasing the job",
+            log.error("job %s (%s at node %s): handler bug: %s; failing the attempt",
                       job.job_id, job.operation, job.node, bug)
-            await self._release_after_failure(held)
-        except Exception:
+            self._queue_failure(held, bug, retryable=False)
+        except Exception as exc:
             self._stats.handler_errors += 1
-            log.exception("job %s (%s at node %s): the handler failed; releasing the job",
+            log.exception("job %s (%s at node %s): the handler failed; failing the attempt",
                           job.job_id, job.operation, job.node)
-            await self._release_after_failure(held)
+            self._queue_failure(held, exc, retryable=not isinstance(exc, PermanentFailure))
         else:
             held.finishing = True
             self._completions.append((job.job_id, result))
             self._queued_one(len(self._completions))
 
-    async def _release_after_failure(self, held: _Held) -> None:
-        """Release after ``failure_delay_seconds`` (or at a stop): the job is offered
-        again at once when released, and would otherwise fail in a tight loop."""
-        try:
-            await _sleep_unless(self._stopping, self._settings.failure_delay_seconds)
-        finally:
-            self._queue_release(held)
+    def _queue_failure(self, held: _Held, error: BaseException, *, retryable: bool,
+                       detail: str | None = None) -> None:
+        """Fail the attempt with the error's type and message; the server retries the
+        step after its backoff, or gives it up."""
+        held.finishing = True
+        kind = type(error)
+        text = detail or (f"{kind.__name__}: {error}" if str(error) else kind.__name__)
+        self._failures.append(protocol.Failure(
+            job_id=held.job.job_id, error=text.replace("\x00", "")[:MAX_ERROR_CHARS],
+            retryable=retryable, details={"type": f"{kind.__module__}.{kind.__qualname__}"}))
+        self._queued_one(len(self._failures))
 
     def _queue_release(self, held: _Held) -> None:
         held.finishing = True
@@ -215,9 +228,10 @@ class Run:
             except Exception:
                 log.exception("flushing completions failed; trying again")
                 await asyncio.sleep(self._settings.retry_initial_seconds)
-            if self._completions or self._releases:
+            if self._completions or self._failures or self._releases:
                 self._queued.set()
-                if max(len(self._completions), len(self._releases)) >= self._settings.batch:
+                waiting = max(len(self._completions), len(self._failures), len(self._releases))
+                if waiting >= self._settings.batch:
                     self._full.set()
             elif self._closing:
                 return
@@ -225,13 +239,19 @@ class Run:
     async def _flush_once(self) -> None:
         batch = self._settings.batch
         completions, self._completions = self._completions[:batch], self._completions[batch:]
+        failures, self._failures = self._failures[:batch], self._failures[batch:]
         releases, self._releases = self._releases[:batch], self._releases[batch:]
         if completions:
             await self._complete(completions)
+        if failures:
+            await self._fail(failures)
         if releases:
             await self._release(releases)
 
     async def _complete(self, completions: list[tuple[str, Result]]) -> None:
+        """Send a batch; one the server refuses whole (too large, say) is split and sent
+        again in halves, down to single completions, and one refused alone fails its
+        attempt with the server's reason, so that no good completion is lost with it."""
         assert self._gateway is not None
         body = protocol.CompleteRequest(completions=[
             protocol.Completion(job_id=job_id, label=result.label, output=result.output)
@@ -239,14 +259,46 @@ class Run:
         try:
             answer = await self._gateway.post("/v1/jobs/complete", body,
                                               protocol.CompleteResponse)
-            for item in answer.results:
-                self._count_completion(item)
         except RequestRefused as exc:
-            log.error("%d completions refused (%s); their jobs are offered again when their "
-                      "leases expire", len(completions), exc)
-        finally:
+            await self._after_refusal(completions, exc)
+        except BaseException:
             for job_id, _ in completions:
                 self._forget(job_id)
+            raise
+        else:
+            for item in answer.results:
+                self._count_completion(item)
+            for job_id, _ in completions:
+                self._forget(job_id)
+
+    async def _after_refusal(self, completions: list[tuple[str, Result]],
+                             refused: RequestRefused) -> None:
+        if len(completions) > 1:
+            middle = len(completions) // 2
+            await self._complete(completions[:middle])
+            await self._complete(completions[middle:])
+            return
+        [(job_id, _)] = completions
+        held = self._held.get(job_id)
+        log.error("job %s: completion refused (%s); failing the attempt", job_id, refused)
+        if held is None:
+            return
+        self._queue_failure(held, refused, retryable=True,
+                            detail=f"the completion was refused: {refused}")
+
+    async def _fail(self, failures: list[protocol.Failure]) -> None:
+        assert self._gateway is not None
+        body = protocol.FailRequest(worker=self._settings.name, failures=failures)
+        try:
+            answer = await self._gateway.post("/v1/jobs/fail", body, protocol.FailResponse)
+            self._stats.failed += sum(1 for item in answer.results
+                                      if item.verdict is Verdict.ACCEPTED)
+        except RequestRefused as exc:
+            log.error("%d failures refused (%s); their jobs are offered again when their "
+                      "leases expire", len(failures), exc)
+        finally:
+            for failure in failures:
+                self._forget(failure.job_id)
 
     def _count_completion(self, item: protocol.CompletionResult) -> None:
         if item.verdict is Verdict.ACCEPTED:
@@ -276,13 +328,17 @@ class Run:
     # -- heartbeats -------------------------------------------------------------------
 
     async def _heartbeat_forever(self) -> None:
-        """Extend each lease once ``heartbeat_fraction`` of it has passed."""
-        settings = self._settings
-        interval = max(0.02, settings.lease_seconds * settings.heartbeat_fraction / 2)
+        """Extend each lease once ``heartbeat_fraction`` of what was granted has passed,
+        and stop the handler of a lease that ran out without being extended (the server
+        grants no lease past the node's attempt timeout)."""
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(WATCH_SECONDS)
+            now = _now()
+            for held in [h for h in self._held.values()
+                         if not h.lost and not h.finishing and h.expires_at <= now]:
+                self._lose(held)
             due = [held for held in self._held.values()
-                   if not held.lost and held.renew_at <= _now()]
+                   if not held.lost and held.renew_at <= now]
             for start in range(0, len(due), MAX_BATCH):
                 try:
                     await self._heartbeat(due[start:start + MAX_BATCH])
@@ -294,22 +350,33 @@ class Run:
     async def _heartbeat(self, due: list[_Held]) -> None:
         settings = self._settings
         assert self._gateway is not None
-        sent = _now()
         request = protocol.HeartbeatRequest(
             worker=settings.name, job_ids=[held.job.job_id for held in due],
             lease_seconds=settings.lease_seconds)
-        answer = await self._gateway.post(
-            "/v1/jobs/heartbeat", request, protocol.HeartbeatResponse,
-            deadline=sent + settings.lease_seconds * (1 - settings.heartbeat_fraction))
+        first_expiry = min(held.expires_at for held in due)
+        answer = await self._gateway.post("/v1/jobs/heartbeat", request,
+                                          protocol.HeartbeatResponse, deadline=first_expiry)
         for item in answer.results:
             held = self._held.get(item.job_id)
             if held is None:
                 continue
-            if item.extended:
-                self._stats.leases_extended += 1
-                held.renew_at = sent + settings.lease_seconds * settings.heartbeat_fraction
+            if item.extended and item.lease_expires_at is not None:
+                granted = self._granted_seconds(item.lease_expires_at)
+                now = _now()
+                held.expires_at = now + granted
+                if granted > WATCH_SECONDS:
+                    self._stats.leases_extended += 1
+                    held.renew_at = now + granted * settings.heartbeat_fraction
+                else:  # at the attempt's timeout: nothing left to extend
+                    held.renew_at = held.expires_at
             elif not held.finishing:
                 self._lose(held)
+
+    def _granted_seconds(self, lease_expires_at: datetime) -> float:
+        """How long a lease the server granted still runs, by this machine's clock
+        (never more than asked for, so a fast clock here cannot stretch it)."""
+        left = (lease_expires_at - datetime.now(UTC)).total_seconds()
+        return max(0.0, min(left, self._settings.lease_seconds))
 
     def _lose(self, held: _Held) -> None:
         """The lease is gone (expired, or the attempt timed out): the handler's answer

@@ -28,15 +28,14 @@ class WorkerSettings:
 
     - ``concurrency``: handlers running at once (and jobs held at once).
     - ``batch``: the most jobs per lease and completions per request.
-    - ``lease_seconds``: how long a lease lasts before it must be extended.
+    - ``lease_seconds``: how long a lease lasts before it must be extended (the server
+      may grant less: never past the node's attempt timeout).
     - ``wait_seconds``: how long a lease request waits for work (the long poll); a stop
       waits for the poll in flight, so this bounds how long stopping takes when idle.
     - ``flush_seconds``: how long a completion may wait for others to share its request.
     - ``heartbeat_fraction``: extend a lease once this fraction of it has passed.
     - ``grace_seconds``: on stop, how long running handlers may take to finish before
       they are cancelled and their jobs released.
-    - ``failure_delay_seconds``: how long a job whose handler failed is held before it
-      is released, so that a job that always fails does not spin (a stop cuts it short).
     - ``retry_initial_seconds``, ``retry_max_seconds``: backoff after network errors.
     - ``request_timeout_seconds``: one request's limit (a long poll gets its wait on top).
     """
@@ -51,7 +50,6 @@ class WorkerSettings:
     flush_seconds: float = 0.05
     heartbeat_fraction: float = 0.5
     grace_seconds: float = 30.0
-    failure_delay_seconds: float = 1.0
     retry_initial_seconds: float = 0.2
     retry_max_seconds: float = 10.0
     request_timeout_seconds: float = 30.0
@@ -65,7 +63,7 @@ class WorkerSettings:
                f"from 0 to {MAX_WAIT_SECONDS:g}")
         _check(0 < self.heartbeat_fraction < 1, "heartbeat_fraction", self.heartbeat_fraction,
                "between 0 and 1")
-        for name in ("flush_seconds", "grace_seconds", "failure_delay_seconds"):
+        for name in ("flush_seconds", "grace_seconds"):
             _check(getattr(self, name) >= 0, name, getattr(self, name), "0 or more")
         for name in ("retry_initial_seconds", "retry_max_seconds", "request_timeout_seconds"):
             _check(getattr(self, name) > 0, name, getattr(self, name), "more than 0")

@@ -15,6 +15,8 @@ class WorkerStats:
     stale: int = 0
     rejected: int = 0
     released: int = 0
+    failed: int = 0
+    """Attempts this worker failed (handlers that raised), as the server accepted them."""
     handler_errors: int = 0
     handler_bugs: int = 0
     leases_lost: int = 0
@@ -25,5 +27,6 @@ class WorkerStats:
 
     @property
     def finished(self) -> int:
-        """Jobs handed back one way or another: completed (any answer) or released."""
-        return self.accepted + self.stale + self.rejected + self.released
+        """Jobs handed back one way or another: completed or failed (any answer), or
+        released."""
+        return self.accepted + self.stale + self.rejected + self.released + self.failed

@@ -129,13 +129,21 @@ WITH held AS (
     WHERE j.state = 'leased' AND j.holder = $2 AND j.lease_expires_at > $1
     ORDER BY j.workflow_id, j.step, j.attempt
     FOR UPDATE OF j
+), released AS (
+    UPDATE relentless_jobs AS j
+    SET state = 'ready', holder = NULL, leased_at = NULL, lease_expires_at = NULL,
+        ready_at = $1
+    FROM held
+    WHERE j.workflow_id = held.workflow_id AND j.step = held.step
+      AND j.attempt = held.attempt
+      AND j.state = 'leased' AND j.holder = $2 AND j.lease_expires_at > $1
+    RETURNING j.workflow_id, j.step, j.attempt
+), audited AS (
+    -- The attempt goes on; the audit trail keeps who gave it back, and when.
+    INSERT INTO relentless_events (workflow_id, step, attempt, kind, at, by)
+    SELECT workflow_id, step, attempt, 'released', $1, $2 FROM released
 )
-UPDATE relentless_jobs AS j
-SET state = 'ready', holder = NULL, leased_at = NULL, lease_expires_at = NULL, ready_at = $1
-FROM held
-WHERE j.workflow_id = held.workflow_id AND j.step = held.step AND j.attempt = held.attempt
-  AND j.state = 'leased' AND j.holder = $2 AND j.lease_expires_at > $1
-RETURNING j.workflow_id, j.step, j.attempt
+SELECT workflow_id, step, attempt FROM released
 
 -- name: lock_jobs_for_completion
 -- Locks the workflows (in id order, as every writer does, so writers never
@@ -237,19 +245,52 @@ FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::text[], $5::text[],
     AS r(workflow, step, attempt, node, operation, manual, timeout_ms, ready_at)
 
 -- name: raise_incidents
-UPDATE relentless_workflows AS w
-SET status = 'incident', incident = k.cause, updated_at = $1
-FROM unnest($2::bigint[], $3::text[]) AS k(workflow_id, cause)
-WHERE w.id = k.workflow_id
+-- The workflow waits for a person; the audit trail says why and with which error.
+WITH raised AS (
+    SELECT * FROM unnest($2::bigint[], $3::integer[], $4::integer[], $5::text[], $6::text[])
+        AS k(workflow_id, step, attempt, cause, error)
+), marked AS (
+    UPDATE relentless_workflows AS w
+    SET status = 'incident', incident = k.cause, updated_at = $1
+    FROM raised k
+    WHERE w.id = k.workflow_id
+)
+INSERT INTO relentless_events (workflow_id, step, attempt, kind, at, reason, details)
+SELECT workflow_id, step, attempt, 'incident_raised', $1, cause,
+       CASE WHEN error IS NULL THEN NULL ELSE jsonb_build_object('error', error) END
+FROM raised
+
+-- name: fail_jobs
+-- Ends leased attempts as failed, with their error; returns those it ended (a job no
+-- longer leased was decided, expired or closed meanwhile).
+UPDATE relentless_jobs AS j
+SET state = 'failed', error = k.error, error_details = k.error_details, closed_at = $1
+FROM unnest($2::bigint[], $3::integer[], $4::integer[], $5::text[], $6::jsonb[])
+    AS k(workflow, step, attempt, error, error_details)
+WHERE j.workflow_id = k.workflow AND j.step = k.step AND j.attempt = k.attempt
+  AND j.state = 'leased'
+RETURNING j.workflow_id, j.step, j.attempt
+
+-- name: record_events
+INSERT INTO relentless_events (workflow_id, step, attempt, kind, at, by, reason, details)
+SELECT e.workflow_id, e.step, e.attempt, e.kind, $1, e.by, e.reason, e.details
+FROM unnest($2::bigint[], $3::integer[], $4::integer[], $5::relentless_event_kind[],
+            $6::text[], $7::text[], $8::jsonb[])
+    AS e(workflow_id, step, attempt, kind, by, reason, details)
 
 -- name: lock_workflow
 SELECT w.id, w.definition_id, w.node, w.step, w.status
 FROM relentless_workflows w WHERE w.id = $1
 FOR UPDATE
 
--- name: open_job_of
-SELECT workflow_id, step, attempt FROM relentless_jobs
-WHERE workflow_id = $1 AND step = $2 AND state IN ('ready', 'leased')
+-- name: close_steps
+-- Ends every open attempt of each step: a deadline, a cancel or a move takes the step
+-- away whichever attempt is open now (this statement's snapshot, not the caller's).
+UPDATE relentless_jobs AS j
+SET state = 'closed', closed_at = $1
+FROM unnest($2::bigint[], $3::integer[]) AS k(workflow, step)
+WHERE j.workflow_id = k.workflow AND j.step = k.step AND j.state IN ('ready', 'leased')
+RETURNING j.workflow_id, j.step, j.attempt
 
 -- name: cancel_workflow
 UPDATE relentless_workflows
@@ -265,6 +306,12 @@ WHERE w.id = $1
 -- name: history
 SELECT step, source, target, kind, label, attempt, at, by, reason, output
 FROM relentless_history WHERE workflow_id = $1 ORDER BY step
+
+-- name: latest_attempt
+SELECT attempt, state, ready_at, holder, leased_at, lease_expires_at, closed_at AS ended_at,
+       label, completed_by AS by, error, error_details
+FROM relentless_jobs WHERE workflow_id = $1 AND step = $2
+ORDER BY attempt DESC LIMIT 1
 
 -- name: jobs_of
 SELECT workflow_id, step, attempt, node, operation, manual, state, ready_at, holder, leased_at,
