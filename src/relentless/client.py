@@ -84,12 +84,20 @@ class AdminClient:
         return await self.request("GET", f"v1/workflows/{workflow_id}/history",
                                   protocol.History)
 
+    async def timeline(self, workflow_id: int, after_step: int = 0,
+                       limit: int = 100) -> protocol.Timeline:
+        return await self.request("GET", f"v1/workflows/{workflow_id}/timeline",
+                                  protocol.Timeline,
+                                  params={"after_step": str(after_step), "limit": str(limit)})
+
     async def workflows(self, filters: protocol.WorkflowQuery) -> protocol.WorkflowPage:
         query = {name: str(value) for name, value in msgspec.to_builtins(filters).items()}
         return await self.request("GET", "v1/workflows", protocol.WorkflowPage, params=query)
 
-    async def cancel(self, workflow_id: int) -> protocol.ActionResult:
-        return await self._action(f"v1/workflows/{workflow_id}/cancel")
+    async def cancel(self, workflow_id: int, reason: str = "",
+                     by: str = "operator") -> protocol.ActionResult:
+        return await self._action(f"v1/workflows/{workflow_id}/cancel",
+                                  protocol.CancelRequest(reason=reason, by=by))
 
     async def move(self, workflow_id: int, node: str, reason: str,
                    by: str) -> protocol.ActionResult:

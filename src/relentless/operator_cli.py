@@ -46,12 +46,17 @@ def register(commands: Any) -> None:
     _remote(group.add_parser("show", help="one workflow"), _show, ("id", {"type": int}))
     _remote(group.add_parser("history", help="a workflow's path so far"), _history,
             ("id", {"type": int}))
+    _remote(group.add_parser("timeline", help="every step's attempts, errors and events"),
+            _timeline, ("id", {"type": int}),
+            ("--after-step", {"type": int, "default": 0, "help": "start after this step"}),
+            ("--limit", {"type": int, "default": 100, "help": "steps per page"}))
     _remote(group.add_parser("list", help="workflows, newest first"), _list_workflows,
             ("--status", {"choices": [status.value for status in WorkflowStatus]}),
             ("--definition", {}), ("--limit", {"type": int, "default": 50}),
             ("--cursor", {"type": int}))
     _remote(group.add_parser("cancel", help="cancel a workflow"), _cancel,
-            ("id", {"type": int}))
+            ("id", {"type": int}), ("--reason", {"default": ""}),
+            ("--by", {"default": os.environ.get("USER", "operator")}))
     _remote(group.add_parser("move", help="move a workflow to a node (mitigation)"), _move,
             ("id", {"type": int}), ("node", {}), ("--reason", {"default": ""}),
             ("--by", {"default": os.environ.get("USER", "operator")}))
@@ -118,6 +123,10 @@ async def _history(client: AdminClient, arguments: argparse.Namespace) -> Any:
     return await client.history(arguments.id)
 
 
+async def _timeline(client: AdminClient, arguments: argparse.Namespace) -> Any:
+    return await client.timeline(arguments.id, arguments.after_step, arguments.limit)
+
+
 async def _list_workflows(client: AdminClient, arguments: argparse.Namespace) -> Any:
     return await client.workflows(protocol.WorkflowQuery(
         status=arguments.status, definition=arguments.definition, limit=arguments.limit,
@@ -125,7 +134,7 @@ async def _list_workflows(client: AdminClient, arguments: argparse.Namespace) ->
 
 
 async def _cancel(client: AdminClient, arguments: argparse.Namespace) -> Any:
-    return await client.cancel(arguments.id)
+    return await client.cancel(arguments.id, arguments.reason, arguments.by)
 
 
 async def _move(client: AdminClient, arguments: argparse.Namespace) -> Any:
@@ -137,12 +146,17 @@ _TABLES = {  # the list inside an answer, and the columns to show of each row
                   "updated_at"),
     "history": ("step", "source", "label", "target", "kind", "attempt", "by", "at"),
     "definitions": ("name", "latest", "versions"),
+    "attempts": ("step", "node", "attempt", "state", "holder", "ready_at", "ended_at", "label",
+                 "error"),
 }
 
 
 def _print(result: Any, out: TextIO) -> None:
     """A table for a listing, aligned fields for one object."""
     console = Console(file=out, highlight=False, soft_wrap=True)
+    if isinstance(result, dict) and "steps" in result:
+        result = {"attempts": _attempt_rows(result["steps"]),
+                  "next_step": result.get("next_step")}
     rows_key = next((key for key in _TABLES if isinstance(result, dict) and key in result),
                     None)
     if rows_key is None:
@@ -155,6 +169,25 @@ def _print(result: Any, out: TextIO) -> None:
     console.print(table)
     if result.get("next_cursor"):
         console.print(f"more: --cursor {result['next_cursor']}")
+    if result.get("next_step"):
+        console.print(f"more: --after-step {result['next_step']}")
+
+
+def _attempt_rows(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A timeline as one row per attempt, then one per event and per transition."""
+    rows = []
+    for step in steps:
+        where = {"step": step["step"], "node": step["node"]}
+        rows += [{**where, **attempt} for attempt in step["attempts"]]
+        rows += [{**where, "state": event["kind"], "ended_at": event["at"],
+                  "holder": event.get("by"), "error": event.get("reason")}
+                 for event in step["events"]]
+        if step.get("transition"):
+            move = step["transition"]
+            rows.append({**where, "state": move["kind"], "ended_at": move["at"],
+                         "label": f"{move.get('label') or '-'} -> {move['target']}",
+                         "holder": move.get("by")})
+    return rows
 
 
 def _cell(value: Any) -> str:

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import msgspec
 
 from relentless.vocabulary import (
+    EventKind,
     GiveUpCause,
     JobState,
     Reason,
@@ -330,6 +331,49 @@ class WorkflowPage(Response, frozen=True):
 class History(Response, frozen=True):
     workflow_id: int
     history: list[HistoryEntry]
+
+
+class EventView(Response, frozen=True):
+    """An audit entry that is not a transition: a release, an incident raised or
+    resolved, a cancel; with who, why and what."""
+
+    kind: EventKind
+    at: datetime
+    step: int
+    attempt: int | None = None
+    by: str | None = None
+    reason: str | None = None
+    details: JSONObject | None = None
+
+
+class TimelineStep(Response, frozen=True):
+    """One step of a workflow: its node, every attempt, what else happened, and the
+    transition that ended it (none while it is open)."""
+
+    step: int
+    node: str
+    attempts: list[AttemptView]
+    events: list[EventView]
+    transition: HistoryEntry | None = None
+
+
+class Timeline(Response, frozen=True):
+    workflow_id: int
+    steps: list[TimelineStep]
+    next_step: int | None = None
+    """Pass as ``after_step`` for the next page; absent on the last."""
+
+
+class TimelineQuery(Query):
+    after_step: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = 0
+    limit: PageSize = 100
+
+
+class CancelRequest(Request):
+    """Optional body of a cancel: why, and who (recorded in the audit trail)."""
+
+    reason: Text = ""
+    by: Name = "operator"
 
 
 class MoveRequest(Request):

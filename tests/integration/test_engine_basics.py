@@ -12,9 +12,9 @@ from relentless.engine.clock import ManualClock
 from relentless.engine.engine import Engine
 from relentless.engine.values import Completion, StartRequest
 from relentless.vocabulary import (
+    GiveUpCause,
     Reason,
     SweepOutcome,
-    GiveUpCause,
     TransitionKind,
     Verdict,
     WorkflowStatus,

@@ -11,6 +11,7 @@ import msgspec
 
 from relentless.engine.catalog import LoadedDefinition
 from relentless.engine.context import EngineContext
+from relentless.engine.timelines import read_timeline, transition_of
 from relentless.engine.transitions import Edge, Transitions, deadline_from
 from relentless.engine.values import (
     ACCEPTED,
@@ -24,7 +25,7 @@ from relentless.engine.values import (
     Workflow,
     rejected,
 )
-from relentless.protocol import AttemptView
+from relentless.protocol import AttemptView, Timeline
 from relentless.store import statements as sql
 from relentless.store.job_ids import JobKey
 from relentless.store.rows import ClosingStep, EventRow, NewWorkflow
@@ -182,12 +183,16 @@ class Workflows:
     async def history(self, workflow_id: int) -> list[Transition]:
         """Every edge the workflow took, in order: a path of its graph from the start."""
         rows = await self._context.database.fetch(sql.HISTORY, workflow_id=workflow_id)
-        return [Transition(
-            step=row["step"], source=row["source"], target=row["target"],
-            kind=TransitionKind(row["kind"]), label=row["label"],
-            job_id=str(JobKey(workflow_id, row["step"], row["attempt"]))
-            if row["attempt"] is not None else None, attempt=row["attempt"], at=row["at"],
-            by=row["by"], reason=row["reason"], output=row["output"]) for row in rows]
+        return [transition_of(workflow_id, row) for row in rows]
+
+    async def timeline(self, workflow_id: int, after_step: int = 0,
+                       limit: int = 100) -> Timeline | None:
+        """Steps after ``after_step`` with every attempt, event and transition."""
+        rows = await self._context.database.fetch(sql.WORKFLOW, id=workflow_id)
+        if not rows:
+            return None
+        return await read_timeline(self._context.database, workflow_id, rows[0]["step"],
+                                   rows[0]["node"], after_step, limit)
 
     async def jobs(self, workflow_id: int) -> list[Job]:
         """Every job (attempt) the workflow has had, oldest first."""

@@ -12,7 +12,14 @@ from relentless.core.definition import RESERVED_LABEL
 from relentless.core.render import render
 from relentless.engine.catalog import LoadedDefinition
 from relentless.engine.values import Answer, Completion, Started, StartRequest
-from relentless.service.bodies import answer, limit_batch, path_parameter, query, read
+from relentless.service.bodies import (
+    answer,
+    limit_batch,
+    path_parameter,
+    query,
+    read,
+    read_optional,
+)
 from relentless.service.errors import ApiError, not_found
 from relentless.service.items import decode_each, judge_each
 from relentless.service.keys import ENGINE
@@ -132,6 +139,17 @@ async def workflow_history(request: web.Request) -> web.Response:
                                    history=await workflows.history(workflow_id)))
 
 
+async def workflow_timeline(request: web.Request) -> web.Response:
+    """Each step with its attempts (errors included), events and transition, paginated."""
+    workflow_id = path_parameter(request, "workflow_id")
+    page = query(request, protocol.TimelineQuery)
+    timeline = await request.app[ENGINE].workflows.timeline(workflow_id, page.after_step,
+                                                            page.limit)
+    if timeline is None:
+        raise not_found(f"workflow {workflow_id}")
+    return answer(timeline)
+
+
 def _action(result: Answer) -> web.Response:
     if result.reason is Reason.UNKNOWN_WORKFLOW:
         raise not_found("the workflow")
@@ -139,8 +157,9 @@ def _action(result: Answer) -> web.Response:
 
 
 async def cancel_workflow(request: web.Request) -> web.Response:
+    body = await read_optional(request, protocol.CancelRequest)
     return _action(await request.app[ENGINE].workflows.cancel(
-        path_parameter(request, "workflow_id")))
+        path_parameter(request, "workflow_id"), body.by, body.reason))
 
 
 async def move_workflow(request: web.Request) -> web.Response:

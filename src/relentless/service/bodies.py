@@ -28,6 +28,13 @@ async def read(request: web.Request, kind: type[T]) -> T:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
 
 
+async def read_optional(request: web.Request, kind: type[T]) -> T:
+    """The body as ``kind``, or ``kind()`` with its defaults when there is no body."""
+    if not await request.read():
+        return kind()
+    return await read(request, kind)
+
+
 def query(request: web.Request, kind: type[T]) -> T:
     """The query parameters as ``kind``; 400 naming the bad parameter if they are not."""
     try:

@@ -90,7 +90,8 @@ def _operation(route: Route, parameters: dict[Any, Any]) -> dict[str, Any]:
     if listed:
         operation["parameters"] = listed
     if isinstance(route.request, type):
-        operation["requestBody"] = {"required": True, "content": _json(route.request)}
+        operation["requestBody"] = {"required": not route.optional_body,
+                                    "content": _json(route.request)}
     elif route.request == "definition":
         operation["requestBody"] = {"required": True, "content": {
             "application/yaml": {"schema": {"type": "string"}},

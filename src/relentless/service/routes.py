@@ -33,6 +33,7 @@ class Route:
     """Statuses answered with ``response`` (201 created, 409 for a refused action, ...)."""
     query: type | None = None
     """The protocol type of the query parameters, if the route reads any."""
+    optional_body: bool = False
 
     @property
     def name(self) -> str:
@@ -82,8 +83,12 @@ ROUTES = (
     Route("GET", "/v1/workflows/{workflow_id}/history", api.workflow_history, "api",
           Scope.ADMIN, "A workflow's history: its path through the graph", None,
           protocol.History),
+    Route("GET", "/v1/workflows/{workflow_id}/timeline", api.workflow_timeline, "api",
+          Scope.ADMIN, "A workflow's steps with every attempt, event and transition", None,
+          protocol.Timeline, query=protocol.TimelineQuery),
     Route("POST", "/v1/workflows/{workflow_id}/cancel", api.cancel_workflow, "api", Scope.ADMIN,
-          "Cancel a running or incident workflow", None, protocol.ActionResult, ACTION),
+          "Cancel a running or incident workflow (body optional: reason, by)",
+          protocol.CancelRequest, protocol.ActionResult, ACTION, optional_body=True),
     Route("POST", "/v1/workflows/{workflow_id}/move", api.move_workflow, "api", Scope.ADMIN,
           "Move a workflow to a node (manual mitigation)", protocol.MoveRequest,
           protocol.ActionResult, ACTION),

@@ -110,6 +110,10 @@ WORKFLOW = Statement("workflow", ("id",))
 HISTORY = Statement("history", ("workflow_id",))
 JOBS_OF = Statement("jobs_of", ("workflow_id",))
 LATEST_ATTEMPT = Statement("latest_attempt", ("workflow_id", "step"))
+TIMELINE_ATTEMPTS = Statement("timeline_attempts", ("workflow_id", "after_step", "last_step"))
+TIMELINE_TRANSITIONS = Statement("timeline_transitions",
+                                 ("workflow_id", "after_step", "last_step"))
+TIMELINE_EVENTS = Statement("timeline_events", ("workflow_id", "after_step", "last_step"))
 LIST_WORKFLOWS = Statement("list_workflows", ("before", "limit"))
 LIST_WORKFLOWS_BY_STATUS = Statement("list_workflows_by_status", ("status", "before", "limit"))
 LIST_WORKFLOWS_BY_DEFINITION = Statement(

@@ -313,6 +313,21 @@ SELECT attempt, state, ready_at, holder, leased_at, lease_expires_at, closed_at 
 FROM relentless_jobs WHERE workflow_id = $1 AND step = $2
 ORDER BY attempt DESC LIMIT 1
 
+-- name: timeline_attempts
+-- A page of a workflow's steps: every attempt of steps $2 < step <= $3.
+SELECT step, node, attempt, state, ready_at, holder, leased_at, lease_expires_at,
+       closed_at AS ended_at, label, completed_by AS by, error, error_details
+FROM relentless_jobs WHERE workflow_id = $1 AND step > $2 AND step <= $3
+ORDER BY step, attempt
+
+-- name: timeline_transitions
+SELECT step, source, target, kind, label, attempt, at, by, reason, output
+FROM relentless_history WHERE workflow_id = $1 AND step > $2 AND step <= $3 ORDER BY step
+
+-- name: timeline_events
+SELECT step, attempt, kind, at, by, reason, details
+FROM relentless_events WHERE workflow_id = $1 AND step > $2 AND step <= $3 ORDER BY seq
+
 -- name: jobs_of
 SELECT workflow_id, step, attempt, node, operation, manual, state, ready_at, holder, leased_at,
        lease_expires_at, label, completed_by, seq
