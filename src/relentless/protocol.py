@@ -85,6 +85,9 @@ class LeasedJob(Response, frozen=True):
 
 class LeaseResponse(Response, frozen=True):
     jobs: list[LeasedJob]
+    now: datetime | None = None
+    """The cluster's time (PostgreSQL's) when answered: a lease runs for
+    ``lease_expires_at - now``, whatever the worker's own clock says."""
 
 
 class Completion(Request):
@@ -161,6 +164,8 @@ class HeartbeatResult(Response, frozen=True):
 
 class HeartbeatResponse(Response, frozen=True):
     results: list[HeartbeatResult]
+    now: datetime | None = None
+    """The cluster's time when answered (see LeaseResponse)."""
 
 
 class ReleaseRequest(Request):

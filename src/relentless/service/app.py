@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
 from relentless import protocol
 from relentless.config import Config
+from relentless.engine.clock import DatabaseClock
 from relentless.engine.engine import Engine
 from relentless.service.auth import Tokens, auth_middleware
 from relentless.service.bodies import answer
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 OPENAPI = web.AppKey("openapi", dict)
 TEMPORARY = web.AppKey("temporary", bool)
+CLOCK_SYNC_SECONDS = 5.0
+"""How often a node measures its clock against PostgreSQL's."""
 
 
 def create_app(config: Config, *, temporary_database: bool = False) -> web.Application:
@@ -70,34 +73,52 @@ async def readyz(request: web.Request) -> web.Response:
         await request.app[STORE].ready()
     except Exception as exc:  # any failure to answer means "not ready", whatever its kind
         return error_response(503, "unavailable", f"the database does not answer: {exc}")
-    return answer(protocol.Health(status="ready", roles=list(request.app[CONFIG].roles)))
+    status = "ready" if request.app[STORE].listener.listening else "degraded: no LISTEN"
+    return answer(protocol.Health(status=status, roles=list(request.app[CONFIG].roles)))
 
 
 async def _store(app: web.Application) -> AsyncIterator[None]:
-    """The store and the engine on it, for the app's lifetime; the waker hears its NOTIFYs."""
+    """The store and the engine on it, for the app's lifetime; the waker hears its
+    NOTIFYs, and the engine keeps PostgreSQL's time (see DatabaseClock)."""
     config = app[CONFIG]
     store = await Store.open(config.dsn, data_dir=config.data_dir, pool_size=config.pool_size,
                              temporary=app[TEMPORARY])
+    try:
+        clock = DatabaseClock()
+        await clock.synchronise(store.database_time)
+    except BaseException:
+        await store.close()
+        raise
     store.listener.subscribe(app[WAKER].wake)
     app[STORE] = store
-    app[ENGINE] = Engine(store.database)
+    app[ENGINE] = Engine(store.database, clock)
+    keeping_time = asyncio.create_task(_every(
+        CLOCK_SYNC_SECONDS, lambda: clock.synchronise(store.database_time),
+        "reading PostgreSQL's clock"))
     yield
+    await _stopped(keeping_time)
     await store.close()
 
 
 async def _sweeper(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(_sweep_forever(app[ENGINE], app[CONFIG].sweeper_interval_seconds))
+    engine = app[ENGINE]
+    task = asyncio.create_task(_every(app[CONFIG].sweeper_interval_seconds,
+                                      engine.sweeper.tick, "sweeper tick"))
     yield
+    await _stopped(task)
+
+
+async def _every(interval: float, action: Callable[[], Awaitable[object]], what: str) -> None:
+    """Run ``action``, sleep ``interval``, repeat; a failure is logged and tried again."""
+    while True:
+        try:
+            await action()
+        except Exception:
+            log.exception("%s failed; trying again in %.1fs", what, interval)
+        await asyncio.sleep(interval)  # intervals are validated positive
+
+
+async def _stopped(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-
-
-async def _sweep_forever(engine: Engine, interval: float) -> None:
-    """The sweeper role: tick, sleep, repeat; a failed tick is logged and retried."""
-    while True:
-        try:
-            await engine.sweeper.tick()
-        except Exception:
-            log.exception("sweeper tick failed; trying again in %.1fs", interval)
-        await asyncio.sleep(interval)  # interval is validated positive by the config

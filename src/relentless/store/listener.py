@@ -1,11 +1,14 @@
 """The LISTEN connection: PostgreSQL's notifications delivered to whoever subscribed.
 
-It is a connection of its own (a pooled one would be reset and lose its LISTEN).
-Without it nothing is lost: waiters poll on their own, only later.
+It is a connection of its own (a pooled one would be reset and lose its LISTEN). When
+it is lost (PostgreSQL restarted, a network cut) it is opened again with backoff, and
+every subscriber is called once it is back: work may have appeared meanwhile. While it
+is down nothing is lost: waiters poll on their own, only later.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -17,14 +20,20 @@ log = logging.getLogger(__name__)
 
 READY_CHANNEL = "relentless_ready"
 """Notified (once per transaction) when jobs became ready; see queries.sql."""
+RETRY_INITIAL_SECONDS = 0.1
+RETRY_MAX_SECONDS = 5.0
 
 
 class Listener:
-    """Calls every subscriber when ``READY_CHANNEL`` is notified."""
+    """Calls every subscriber when ``READY_CHANNEL`` is notified, and on reconnecting."""
 
     def __init__(self) -> None:
         self._subscribers: list[Callable[[], None]] = []
         self._connection: asyncpg.Connection | None = None
+        self._lost = asyncio.Event()
+        self._keeper: asyncio.Task[None] | None = None
+        self.reconnects = 0
+        """How many times the connection was opened again after being lost."""
 
     @property
     def listening(self) -> bool:
@@ -34,17 +43,53 @@ class Listener:
         self._subscribers.append(callback)
 
     async def start(self, dsn: str) -> None:
-        try:
-            self._connection = await asyncpg.connect(dsn)
-            await self._connection.add_listener(READY_CHANNEL, self._notified)
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("no LISTEN connection (%s); long-polls fall back to polling", exc)
+        """Listen now if PostgreSQL answers, and keep listening from then on."""
+        if not await self._connect(dsn):
+            self._lost.set()
+        self._keeper = asyncio.create_task(self._keep(dsn), name="relentless listener")
 
     async def stop(self) -> None:
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
+            self._keeper = None
         if self._connection is not None:
             with contextlib.suppress(Exception):
                 await self._connection.close()
             self._connection = None
+
+    async def _keep(self, dsn: str) -> None:
+        """Whenever the connection is lost, open it again (with backoff) and wake all."""
+        while True:
+            await self._lost.wait()
+            delay = RETRY_INITIAL_SECONDS
+            while not await self._connect(dsn):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+            self.reconnects += 1
+            log.info("LISTEN connection back; waking every long-poll")
+            self._notified()
+
+    async def _connect(self, dsn: str) -> bool:
+        self._lost.clear()
+        connection: asyncpg.Connection | None = None
+        try:
+            connection = await asyncpg.connect(dsn)
+            await connection.add_listener(READY_CHANNEL, self._notified)
+            connection.add_termination_listener(self._terminated)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("no LISTEN connection (%s); long-polls fall back to polling", exc)
+            if connection is not None:
+                connection.terminate()
+            return False
+        self._connection = connection
+        return True
+
+    def _terminated(self, *_: Any) -> None:
+        log.warning("LISTEN connection lost; long-polls fall back to polling until it is back")
+        self._connection = None
+        self._lost.set()
 
     def _notified(self, *_: Any) -> None:
         for callback in self._subscribers:

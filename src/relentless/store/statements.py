@@ -135,6 +135,7 @@ RECORD_EVENTS = Statement("record_events", ("now",), EventRow)
 
 # -- the service ---------------------------------------------------------------------------
 PING = Statement("ping")
+DATABASE_TIME = Statement("database_time")
 NOTIFY_READY = Statement("notify_ready")
 
 

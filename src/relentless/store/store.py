@@ -9,13 +9,14 @@ Relentless opens a connection or reads a DSN.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 
 from relentless.errors import StoreUnavailable
 from relentless.store.database import Database
 from relentless.store.embedded import EmbeddedServer
 from relentless.store.listener import Listener
-from relentless.store.statements import PING
+from relentless.store.statements import DATABASE_TIME, PING
 
 
 class Store:
@@ -54,6 +55,12 @@ class Store:
         if listen:
             await listener.start(dsn)
         return cls(database, listener, embedded)
+
+    async def database_time(self) -> datetime:
+        """PostgreSQL's clock now (the one clock of a cluster)."""
+        [row] = await self.database.fetch(DATABASE_TIME)
+        now: datetime = row["now"]
+        return now
 
     async def ready(self) -> None:
         """Return if PostgreSQL answers now; StoreUnavailable saying why if not."""

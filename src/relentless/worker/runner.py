@@ -124,10 +124,9 @@ class Run:
                 await self._wake.wait()
                 continue
             try:
-                jobs = await self._unless_forced(self._lease(min(settings.batch, room)))
+                await self._unless_forced(self._lease(min(settings.batch, room)))
             except (Unavailable, _Forced):
                 return
-            self._take(jobs)
 
     async def _lease(self, count: int) -> list[Job]:
         """Up to ``count`` jobs. A stop never cuts the poll in flight short: a server
@@ -141,12 +140,13 @@ class Run:
         answer = await self._gateway.post("/v1/jobs/lease", request, protocol.LeaseResponse,
                                           extra_seconds=settings.wait_seconds,
                                           give_up=self._stopping)
+        self._take(answer.jobs, answer.now)
         return answer.jobs
 
-    def _take(self, jobs: list[Job]) -> None:
+    def _take(self, jobs: list[Job], server_now: datetime | None) -> None:
         for job in jobs:
             self._stats.leased += 1
-            granted = self._granted_seconds(job.lease_expires_at)
+            granted = self._granted_seconds(job.lease_expires_at, server_now)
             now = _now()
             held = _Held(job, now + granted * self._settings.heartbeat_fraction, now + granted)
             self._held[job.job_id] = held
@@ -361,7 +361,7 @@ class Run:
             if held is None:
                 continue
             if item.extended and item.lease_expires_at is not None:
-                granted = self._granted_seconds(item.lease_expires_at)
+                granted = self._granted_seconds(item.lease_expires_at, answer.now)
                 now = _now()
                 held.expires_at = now + granted
                 if granted > WATCH_SECONDS:
@@ -372,10 +372,11 @@ class Run:
             elif not held.finishing:
                 self._lose(held)
 
-    def _granted_seconds(self, lease_expires_at: datetime) -> float:
-        """How long a lease the server granted still runs, by this machine's clock
-        (never more than asked for, so a fast clock here cannot stretch it)."""
-        left = (lease_expires_at - datetime.now(UTC)).total_seconds()
+    def _granted_seconds(self, lease_expires_at: datetime, server_now: datetime | None) -> float:
+        """How long a lease the server granted still runs: by the cluster's clock when the
+        server says what time it is (so this machine's clock does not matter), never more
+        than asked for."""
+        left = (lease_expires_at - (server_now or datetime.now(UTC))).total_seconds()
         return max(0.0, min(left, self._settings.lease_seconds))
 
     def _lose(self, held: _Held) -> None:

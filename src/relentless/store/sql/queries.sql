@@ -378,6 +378,10 @@ LIMIT $1
 -- name: ping
 SELECT 1
 
+-- name: database_time
+-- The one clock of a cluster (see DatabaseClock): the time now, not the transaction's.
+SELECT clock_timestamp() AS now
+
 -- name: notify_ready
 -- Wakes long-polling leasers on every node. At most one per transaction: a NOTIFY
 -- per job would serialise commits on the notification queue's lock.
