@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Generic, TypeVar
 
-from spec.answers import Answer, LeasedJob, LeaseExtension, Released, Started, Swept, Verdict
+from spec import observer
+from spec.answers import Answer, LeasedJob, LeaseExtension, Lost, Released, Started, Swept
+from spec.coverage import branch
 from spec.graph import Graph
 from spec.rules import Rules
-from spec.state import JSON, Ack, Pin, State
+from spec.state import JSON, State
 
 R_co = TypeVar("R_co", covariant=True)
 
@@ -46,10 +48,7 @@ class Publish(Action[Answer]):
 
     def apply(self, rules: Rules, state: State) -> tuple[State, Answer]:
         after, answer = rules.publish(state, self.graph)
-        if answer.verdict is Verdict.ACCEPTED and self.graph not in after.ghost.published:
-            ghost = after.ghost
-            after = replace(after, ghost=replace(ghost, published=ghost.published | {self.graph}))
-        return after, answer
+        return observer.published(after, self.graph, answer), answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,19 +62,7 @@ class Start(Action[Started]):
 
     def apply(self, rules: Rules, state: State) -> tuple[State, Started]:
         after, answer = rules.start(state, self.definition, self.version, self.key, self.context)
-        if answer.created and answer.workflow is not None and answer.version is not None:
-            pin = Pin(answer.workflow, self.definition, answer.version)
-            after = replace(after, ghost=replace(after.ghost, pins=after.ghost.pins | {pin}))
-        return after, answer
-
-
-def acknowledged(state: State, job: int, label: str, answer: Answer) -> State:
-    """Note an accepted completion in the ghost: the client now relies on it."""
-    ack = Ack(job, label)
-    if answer.verdict is not Verdict.ACCEPTED or ack in state.ghost.acks:
-        return state
-    ghost = state.ghost
-    return replace(state, ghost=replace(ghost, acks=ghost.acks | {ack}))
+        return observer.started(after, self.definition, self.context, answer), answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +75,10 @@ class Lease(Action[tuple[LeasedJob, ...]]):
     lease_ticks: int = 1
 
     def apply(self, rules: Rules, state: State) -> tuple[State, tuple[LeasedJob, ...]]:
-        return rules.lease(state, self.worker, self.operations, self.max_jobs, self.lease_ticks)
+        after, leases = rules.lease(
+            state, self.worker, self.operations, self.max_jobs, self.lease_ticks
+        )
+        return observer.leased(after, self.worker, leases), leases
 
     def __str__(self) -> str:
         ops = ",".join(sorted(self.operations))
@@ -106,7 +96,7 @@ class Complete(Action[Answer]):
 
     def apply(self, rules: Rules, state: State) -> tuple[State, Answer]:
         after, answer = rules.complete(state, self.job, self.label, self.output)
-        return acknowledged(after, self.job, self.label, answer), answer
+        return observer.completed(state, after, self.job, self.label, self.output, answer), answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +110,7 @@ class CompleteManual(Action[Answer]):
 
     def apply(self, rules: Rules, state: State) -> tuple[State, Answer]:
         after, answer = rules.complete_manual(state, self.job, self.label, self.by, self.output)
-        return acknowledged(after, self.job, self.label, answer), answer
+        return observer.completed(state, after, self.job, self.label, self.output, answer), answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +122,8 @@ class Heartbeat(Action[tuple[LeaseExtension, ...]]):
     lease_ticks: int = 1
 
     def apply(self, rules: Rules, state: State) -> tuple[State, tuple[LeaseExtension, ...]]:
-        return rules.heartbeat(state, self.worker, self.jobs, self.lease_ticks)
+        after, answers = rules.heartbeat(state, self.worker, self.jobs, self.lease_ticks)
+        return observer.heartbeat(after, self.worker, answers), answers
 
     def __str__(self) -> str:
         jobs = list(self.jobs)
@@ -147,7 +138,8 @@ class Release(Action[tuple[Released, ...]]):
     jobs: tuple[int, ...]
 
     def apply(self, rules: Rules, state: State) -> tuple[State, tuple[Released, ...]]:
-        return rules.release(state, self.worker, self.jobs)
+        after, answers = rules.release(state, self.worker, self.jobs)
+        return observer.released(after, self.worker, answers), answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +160,8 @@ class Sweep(Action[tuple[Swept, ...]]):
     workflow: int | None = None
 
     def apply(self, rules: Rules, state: State) -> tuple[State, tuple[Swept, ...]]:
-        return rules.sweep(state, self.workflow)
+        after, events = rules.sweep(state, self.workflow)
+        return observer.swept(state, after, self.workflow, events), events
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +171,8 @@ class Cancel(Action[Answer]):
     workflow: int
 
     def apply(self, rules: Rules, state: State) -> tuple[State, Answer]:
-        return rules.cancel(state, self.workflow)
+        after, answer = rules.cancel(state, self.workflow)
+        return observer.cancelled(after, self.workflow, answer), answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +185,8 @@ class Move(Action[Answer]):
     reason: str = ""
 
     def apply(self, rules: Rules, state: State) -> tuple[State, Answer]:
-        return rules.move(state, self.workflow, self.node, self.by, self.reason)
+        after, answer = rules.move(state, self.workflow, self.node, self.by, self.reason)
+        return observer.moved(after, self.workflow, answer), answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,3 +195,31 @@ class Crash(Action[None]):
 
     def apply(self, rules: Rules, state: State) -> tuple[State, None]:
         return rules.crash(state), None
+
+
+BEFORE_COMMIT = branch("interrupted", "before_commit", "a crash rolled a request back")
+AFTER_COMMIT = branch("interrupted", "after_commit", "a crash lost a committed answer")
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupted(Action[object]):
+    """Every process dies while ``request`` is in flight: before its commit (nothing of
+    it survives and nobody is told anything) or after it (all of it survives, and the
+    answer is lost on the way; the client may retry)."""
+
+    request: Action[object]
+    committed: bool
+
+    def apply(self, rules: Rules, state: State) -> tuple[State, object]:
+        after, answer = self.request.apply(rules, state)
+        if self.committed:
+            rules.reach(AFTER_COMMIT)
+            return rules.crash(after), Lost(answer)
+        rules.reach(BEFORE_COMMIT)
+        durable = state.committed if state.committed is not None else state.store
+        crashed = rules.crash(rules.in_flight(state, after, durable))
+        return replace(crashed, ghost=state.ghost), None
+
+    def __str__(self) -> str:
+        point = "after" if self.committed else "before"
+        return f"crash {point} the commit of {self.request}"

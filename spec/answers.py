@@ -138,6 +138,16 @@ class Swept:
         return f"wf {self.workflow} job {self.job}: {self.outcome}{why}"
 
 
+@dataclass(frozen=True, slots=True)
+class Lost:
+    """The answer a server had committed when it crashed: the client never got it."""
+
+    answer: object
+
+    def __str__(self) -> str:
+        return f"lost({describe(self.answer)})"
+
+
 class InvalidRequest(ValueError):
     """A malformed request (the engine answers it with a 4xx, changing nothing)."""
 

@@ -17,6 +17,7 @@ from spec.actions import (
     CompleteManual,
     Crash,
     Heartbeat,
+    Interrupted,
     Lease,
     Move,
     Publish,
@@ -25,10 +26,18 @@ from spec.actions import (
     Sweep,
 )
 from spec.graph import RESERVED_LABEL, Graph, Node
-from spec.state import JobState, State, Status
+from spec.state import JSON, JobState, State, Status
 
 UNOFFERED_LABEL = "bogus"
 """A label no node offers, to exercise the rejection."""
+
+UNKNOWN = "nowhere"
+"""A definition and a node nobody published."""
+
+
+def conflicting_order_graph() -> Graph:
+    """Version 1 of ``order`` with other content: publishing it must be refused."""
+    return Graph("order", 1, "fetch", {"fetch": Node("fetch", {"ok": "done"}), "done": Node()})
 
 
 def order_graph(version: int = 1) -> Graph:
@@ -58,6 +67,13 @@ class Configuration:
     ``workers`` lease jobs; ``rivals`` never lease but heartbeat and release jobs
     they do not hold (a restarted worker under a new name), which covers the
     non-holder answers without doubling the states by who holds what.
+
+    The first worker leases batches of ``max_jobs``, any other one job at a time, so
+    two lessees compete and a due job can be left over. ``lease_ticks`` are the lease
+    lengths asked for, ``heartbeat_ticks`` the extensions (by default the same).
+    ``conflicting`` graphs are published and must be refused. ``interrupt`` crashes
+    completions and sweeps in flight, before and after their commit. ``odd`` sends the
+    requests about things that do not exist (jobs, workflows, nodes, definitions).
     """
 
     name: str
@@ -68,6 +84,7 @@ class Configuration:
     workers: tuple[str, ...] = ("w1", "w2")
     rivals: tuple[str, ...] = ()
     lease_ticks: tuple[int, ...] = (2,)
+    heartbeat_ticks: tuple[int, ...] = ()
     max_jobs: int = 1
     max_clock: int = 4
     max_step: int = 3
@@ -77,6 +94,14 @@ class Configuration:
     cancel: bool = True
     sweep_each: bool = True
     operations: frozenset[str] = field(default_factory=frozenset)
+    conflicting: tuple[Graph, ...] = ()
+    interrupt: bool = False
+    odd: bool = False
+
+    @property
+    def extensions(self) -> tuple[int, ...]:
+        """The heartbeat lengths tried."""
+        return self.heartbeat_ticks or self.lease_ticks
 
     def within_bounds(self, state: State) -> bool:
         """Whether to explore on from ``state`` (it is checked either way)."""
@@ -95,7 +120,11 @@ class Configuration:
             "max_clock": self.max_clock,
             "max_step": self.max_step,
             "lease_ticks": list(self.lease_ticks),
+            "heartbeat_ticks": list(self.extensions),
             "max_jobs": self.max_jobs,
+            "conflicting_publishes": len(self.conflicting),
+            "interrupted_requests": self.interrupt,
+            "odd_requests": self.odd,
             "move_targets": list(self.move_targets),
             "crash": self.crash,
             "cancel": self.cancel,
@@ -113,6 +142,65 @@ def enabled(config: Configuration, state: State) -> Iterator[Action[object]]:
     yield from _sweeps(config, state)
     if config.crash:
         yield Crash()
+    if config.interrupt:
+        yield from _interruptions(config, state)
+    if config.odd:
+        yield from _odd_requests(config, state)
+
+
+def _interruptions(config: Configuration, state: State) -> Iterator[Action[object]]:
+    """A crash in the middle of each completion that could decide a step, before and
+    after its commit, and of each sweep before its commit."""
+    store = state.store
+    for job in store.jobs:
+        workflow = store.workflow(job.workflow)
+        assert workflow is not None
+        labels = store.graph_of(workflow).node(job.node).labels
+        if not job.is_open or not labels:
+            continue
+        output = _output(state, job.id)
+        request: Action[object] = (
+            CompleteManual(job.id, labels[0], config.people[0], output)
+            if job.manual
+            else Complete(job.id, labels[0], output)
+        )
+        yield Interrupted(request, committed=False)
+        yield Interrupted(request, committed=True)
+    for sweep in _sweeps(config, state):
+        yield Interrupted(sweep, committed=False)
+
+
+def _odd_requests(config: Configuration, state: State) -> Iterator[Action[object]]:
+    """Requests naming what does not exist, or a job through the wrong path."""
+    store = state.store
+    name = config.graphs[0].name
+    yield Start(UNKNOWN)
+    yield Start(name, version=99)
+    yield Complete(len(store.jobs) + 1, "ok")
+    yield CompleteManual(len(store.jobs) + 1, "ok", config.people[0])
+    yield Cancel(len(store.workflows) + 1)
+    yield Move(len(store.workflows) + 1, config.graphs[0].start, config.people[0])
+    for workflow in store.workflows:
+        yield Move(workflow.id, UNKNOWN, config.people[0])
+    for job in store.jobs:
+        if job.is_open:
+            wrong = RESERVED_LABEL if job.manual else next(iter(_labels(state, job.id)), "")
+            yield CompleteManual(job.id, wrong, config.people[0])
+
+
+def _labels(state: State, job_id: int) -> tuple[str, ...]:
+    store = state.store
+    job = store.job(job_id)
+    workflow = store.workflow(job.workflow) if job is not None else None
+    if job is None or workflow is None:
+        return ()
+    return store.graph_of(workflow).node(job.node).labels
+
+
+def _output(state: State, job_id: int) -> dict[str, JSON]:
+    """An output that differs by time and job, with a nested object, so that a merge
+    the wrong way round, one that drops outputs and one that goes deeper all show."""
+    return {"at": state.clock, "seen": {f"j{job_id}": state.clock}}
 
 
 def _sweeps(config: Configuration, state: State) -> Iterator[Action[object]]:
@@ -127,10 +215,7 @@ def _sweeps(config: Configuration, state: State) -> Iterator[Action[object]]:
 def _starts_and_publishes(config: Configuration, state: State) -> Iterator[Action[object]]:
     for key in config.keys:
         yield Start(config.graphs[0].name, key=key)
-    published = set(state.store.definitions)
-    for graph in config.later:
-        if graph not in published:
-            yield Publish(graph)
+    yield from (Publish(graph) for graph in (*config.later, *config.conflicting))
 
 
 def _operations(config: Configuration, state: State) -> frozenset[str]:
@@ -142,21 +227,22 @@ def _operations(config: Configuration, state: State) -> frozenset[str]:
 def _worker_actions(config: Configuration, state: State) -> Iterator[Action[object]]:
     store = state.store
     operations = _operations(config, state)
-    for worker in config.workers:
+    for number, worker in enumerate(config.workers):
+        batch = config.max_jobs if number == 0 else 1
         for ticks in config.lease_ticks:
-            yield Lease(worker, operations, config.max_jobs, ticks)
+            yield Lease(worker, operations, batch, ticks)
     for job in store.jobs:
         workflow = store.workflow(job.workflow)
         assert workflow is not None
         labels = store.graph_of(workflow).node(job.node).labels
-        output = {"at": state.clock}
+        output = _output(state, job.id)
         odd = (UNOFFERED_LABEL, RESERVED_LABEL) if job.is_open else ()
         for label in (*labels, *odd):
             yield Complete(job.id, label, output)
         if job.state is not JobState.LEASED:
             continue
         for worker in (*config.workers, *config.rivals):
-            for ticks in config.lease_ticks:
+            for ticks in config.extensions:
                 yield Heartbeat(worker, (job.id,), ticks)
             yield Release(worker, (job.id,))
 
@@ -195,22 +281,41 @@ def quick_graph() -> Graph:
     )
 
 
+def long_graph() -> Graph:
+    """One long attempt (timeout 3) asked for in one-tick leases, so heartbeats extend
+    them, up to the attempt's cap; two attempts, a backoff, a deadline that a routed
+    ``timeout`` answers (the other graphs' deadlines raise incidents), and a leaf."""
+    edges = {"ok": "done", RESERVED_LABEL: "done"}
+    work = Node("work", edges, timeout=3, attempts=2, backoff=1, deadline=3)
+    return Graph("long", 1, "work", {"work": work, "done": Node()})
+
+
 def configurations(scope: str = "full") -> tuple[Configuration, ...]:
     """The worlds to explore: ``full`` for the report, ``small`` for quick tests."""
     small = scope == "small"
     v1, v2, quick = order_graph(1), order_graph(2), quick_graph()
     one = Configuration(
-        "one-workflow", (v1,), later=(v2,), rivals=("w2",), workers=("w1",),
+        "one-workflow", (v1,), later=(v2,), conflicting=(conflicting_order_graph(),),
+        rivals=("w2",), workers=("w1",), interrupt=True,
         max_clock=3 if small else 4, max_step=2 if small else 3,
     )  # fmt: skip
     people = Configuration(
         "people", (v1,), started=("a",), rivals=("w2",), workers=("w1",),
         max_clock=2 if small else 3, max_step=2 if small else 3,
-        move_targets=("fetch", "review", "done"),
+        move_targets=("fetch", "review", "done"), interrupt=True, odd=True,
     )  # fmt: skip
     two = Configuration(
         "two-workflows", (quick,), started=("a", "b"), rivals=("w2",), workers=("w1",),
         max_jobs=2, max_clock=1 if small else 2, max_step=2, cancel=False, crash=False,
         sweep_each=False,
     )  # fmt: skip
-    return (one, people, two)
+    lessees = Configuration(
+        "two-lessees", (quick,), started=("a", "b"), workers=("w1", "w2"),
+        max_clock=1, max_step=1 if small else 2, cancel=False, crash=False, sweep_each=False,
+    )  # fmt: skip
+    heartbeats = Configuration(
+        "heartbeats", (long_graph(),), started=("a",), rivals=("w2",), workers=("w1",),
+        lease_ticks=(1,), heartbeat_ticks=(1, 2), max_clock=3 if small else 4, max_step=2,
+        crash=False,
+    )  # fmt: skip
+    return (heartbeats, one, people, two, lessees)

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from spec.actions import Action, Complete, CompleteManual, Start
-from spec.answers import Answer, Started, Verdict
+from spec import lease_invariants, sweep_invariants
+from spec.actions import Action, Cancel, Complete, CompleteManual, Crash, Interrupted, Move, Start
+from spec.answers import ACCEPTED, Answer, Reason, Started, Verdict, rejected
 from spec.graph import RESERVED_LABEL, Graph
 from spec.state import (
+    ACTIVE_STATUSES,
     Ack,
     Job,
     JobState,
@@ -188,35 +190,48 @@ def versions_are_pinned(state: State) -> str | None:
 
 
 def always_a_way_forward(state: State) -> str | None:
-    """Nothing waits forever unseen: a running workflow always has an open job (ready now
-    or later, leased until a finite expiry, or a manual step listed for people), and a
-    workflow without one is an incident that names its cause."""
+    """Nothing waits forever unseen: a running workflow always has an open job someone
+    acts on (ready for workers, a manual step listed for people, or leased: its holder
+    completes it or, once the lease runs out, the next sweep reclaims it; a lapsed lease
+    a sweep passed over is no way forward), and a workflow without one is an incident
+    that names its cause."""
     store = state.store
     for workflow in store.workflows:
-        has_job = store.open_job(workflow.id) is not None
-        if workflow.status is Status.RUNNING and not has_job:
+        job = store.open_job(workflow.id)
+        if workflow.status is Status.RUNNING and job is None:
             return f"workflow {workflow.id} is running with no open job"
+        if workflow.status is Status.RUNNING and job and job.id in state.ghost.overlooked:
+            return f"workflow {workflow.id} waits on job {job.id}, which a sweep passed over"
         if workflow.status is Status.INCIDENT and workflow.incident is None:
             return f"workflow {workflow.id} is an incident without a cause"
     return None
 
 
-def leases_respect_timeouts(state: State) -> str | None:
-    """A lease has a holder and never outlives its attempt's timeout, so the sweeper
-    always gets the job back; manual steps are never leased to workers."""
-    store = state.store
-    for job in store.jobs:
-        if job.state is not JobState.LEASED:
-            continue
-        if job.manual:
-            return f"manual job {job.id} is leased to {job.holder}"
-        if job.holder is None or job.leased_at is None or job.expires_at is None:
-            return f"leased job {job.id} lacks a holder or an expiry"
-        workflow = store.workflow(job.workflow)
-        assert workflow is not None
-        cap = job.leased_at + store.graph_of(workflow).node(job.node).timeout
-        if job.expires_at > cap:
-            return f"job {job.id}'s lease runs to {job.expires_at}, past its timeout at {cap}"
+def leases_are_as_told(state: State) -> str | None:
+    """A reader of the store sees exactly the leases workers were told they hold: the
+    same holder, granted at the same tick, until the same expiry; a lease that was
+    released, reclaimed, decided, cancelled or moved is gone from the store too."""
+    store, ghost = state.store, state.ghost
+    leased = [job for job in store.jobs if job.state is JobState.LEASED]
+    if len(leased) != len(ghost.held):
+        told = sorted(held.job for held in ghost.held)
+        return f"the store leases jobs {[j.id for j in leased]}, workers hold {told}"
+    for job in leased:
+        held = ghost.holding(job.id)
+        seen = (job.holder, job.leased_at, job.expires_at)
+        if held is None or seen != (held.worker, held.granted_at, held.expires_at):
+            return f"job {job.id} is leased as {seen}, but its worker was told {held}"
+    return None
+
+
+def contexts_are_merged_outputs(state: State) -> str | None:
+    """A workflow's context is its start context with the output of each accepted
+    completion merged over it in order, one level deep (each top-level key replaced)."""
+    store, ghost = state.store, state.ghost
+    for index, expected in enumerate(ghost.contexts):
+        workflow = store.workflow(index + 1)
+        if workflow is not None and workflow.context_json != expected:
+            return f"workflow {workflow.id}'s context is {workflow.context_json}, not {expected}"
     return None
 
 
@@ -286,6 +301,80 @@ def only_the_open_job_decides(
     return None
 
 
+def operators_reach_incidents(
+    before: State, action: Action[object], answer: object, after: State
+) -> str | None:
+    """A person can cancel or move any running workflow and any incident: a cancel stops
+    it with no open job (again: accepted, nothing changes); a move walks to the node,
+    records who, and leaves it running there with a fresh first attempt, or completed
+    at a leaf. Finished workflows, unknown workflows and unknown nodes are refused."""
+    if isinstance(action, Cancel):
+        return _cancel_problem(before, action, answer, after)
+    if isinstance(action, Move):
+        return _move_problem(before, action, answer, after)
+    return None
+
+
+def _cancel_problem(before: State, action: Cancel, answer: object, after: State) -> str | None:
+    workflow = before.store.workflow(action.workflow)
+    status = workflow.status if workflow is not None else None
+    expected = (
+        rejected(Reason.UNKNOWN_WORKFLOW) if status is None
+        else rejected(Reason.FINISHED) if status is Status.COMPLETED
+        else ACCEPTED
+    )  # fmt: skip
+    if answer != expected:
+        return f"cancel of a {status} workflow was answered {answer}, expected {expected}"
+    stopped = after.store.workflow(action.workflow)
+    if status not in ACTIVE_STATUSES or stopped is None:
+        return None
+    if stopped.status is not Status.CANCELLED or after.store.open_job(stopped.id):
+        return f"cancelled workflow {stopped.id} is {stopped.status} with its job open"
+    return None
+
+
+def _move_problem(before: State, action: Move, answer: object, after: State) -> str | None:
+    workflow = before.store.workflow(action.workflow)
+    status = workflow.status if workflow is not None else None
+    nodes = before.store.graph_of(workflow).nodes if workflow is not None else {}
+    expected = (
+        rejected(Reason.UNKNOWN_WORKFLOW) if workflow is None
+        else rejected(Reason.FINISHED) if status not in ACTIVE_STATUSES
+        else rejected(Reason.UNKNOWN_NODE) if action.node not in nodes
+        else ACCEPTED
+    )  # fmt: skip
+    if answer != expected:
+        return f"move of a {status} workflow was answered {answer}, expected {expected}"
+    if expected != ACCEPTED or workflow is None:
+        return None
+    moved = after.store.workflow(workflow.id)
+    assert moved is not None
+    leaf = nodes[action.node].is_leaf
+    job = after.store.open_job(workflow.id)
+    fresh = job is not None and (job.node, job.step, job.attempt) == (
+        action.node, workflow.step + 1, 1,
+    )  # fmt: skip
+    entry = moved.history[-1] if moved.history else None
+    recorded = entry is not None and (entry.kind, entry.by) == (TransitionKind.MOVED, action.by)
+    status_ok = moved.status is (Status.COMPLETED if leaf else Status.RUNNING)
+    if not (recorded and status_ok and (leaf or fresh)) or moved.node != action.node:
+        return f"moved workflow {workflow.id} is {moved.status} at {moved.node} " \
+            f"(recorded: {recorded}, fresh job: {fresh})"  # fmt: skip
+    return None
+
+
+def crashes_keep_the_committed(
+    before: State, action: Action[object], answer: object, after: State
+) -> str | None:
+    """A crash between requests changes nothing anyone saw or was told, and a crash in
+    the middle of a request, before its commit, loses that request and nothing else."""
+    between = isinstance(action, Crash)
+    rolled_back = isinstance(action, Interrupted) and not action.committed
+    if (between or rolled_back) and after.store != before.store:
+        return f"{action} changed the store"
+    return None
+
+
 def keys_start_once(
     before: State, action: Action[object], answer: object, after: State
 ) -> str | None:
@@ -309,15 +398,38 @@ STATE_INVARIANTS: tuple[StatePredicate, ...] = (
     nothing_accepted_is_lost,
     versions_are_pinned,
     always_a_way_forward,
-    leases_respect_timeouts,
+    leases_are_as_told,
+    contexts_are_merged_outputs,
 )
 
-TRANSITION_INVARIANTS: tuple[TransitionPredicate, ...] = (
-    repeats_are_idempotent,
-    refusals_change_nothing,
-    only_the_open_job_decides,
-    keys_start_once,
-)
+EVERY_ACTION: tuple[type, ...] = (Action,)
+
+CONCERNS: dict[TransitionPredicate, tuple[type, ...]] = {
+    repeats_are_idempotent: (Complete, CompleteManual),
+    refusals_change_nothing: EVERY_ACTION,
+    only_the_open_job_decides: (Complete, CompleteManual),
+    keys_start_once: (Start,),
+    operators_reach_incidents: (Cancel, Move),
+    crashes_keep_the_committed: (Crash, Interrupted),
+    **lease_invariants.CONCERNS,
+    **sweep_invariants.CONCERNS,
+}
+"""Every transition predicate, with the requests it is about: a new request (say a
+``fail``) is added to the tuples of the guarantees that speak of it."""
+
+TRANSITION_INVARIANTS: tuple[TransitionPredicate, ...] = tuple(CONCERNS)
+
+_BY_KIND: dict[type, tuple[TransitionPredicate, ...]] = {}
+
+
+def _about(kind: type) -> tuple[TransitionPredicate, ...]:
+    """The predicates that speak of requests of this kind, in catalogue order."""
+    found = _BY_KIND.get(kind)
+    if found is None:
+        found = _BY_KIND[kind] = tuple(
+            p for p, kinds in CONCERNS.items() if issubclass(kind, kinds)
+        )
+    return found
 
 
 def catalogue() -> tuple[Invariant, ...]:
@@ -339,7 +451,7 @@ def transition_violation(
     before: State, action: Action[object], answer: object, after: State
 ) -> tuple[str, str] | None:
     """The first broken transition invariant, as (name, description)."""
-    for predicate in TRANSITION_INVARIANTS:
+    for predicate in _about(type(action)):
         problem = predicate(before, action, answer, after)
         if problem is not None:
             return predicate.__name__, problem

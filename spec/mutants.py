@@ -5,10 +5,20 @@ Every mutant overrides one seam of ``Rules`` the way a plausible bug would.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from spec.answers import ACCEPTED, Answer, Reason, SweepOutcome, Swept, rejected
+from spec.answers import (
+    ACCEPTED,
+    Answer,
+    LeasedJob,
+    Reason,
+    Released,
+    SweepOutcome,
+    Swept,
+    rejected,
+)
 from spec.graph import Graph, Node
 from spec.rules import Rules, merged
 from spec.state import (
@@ -21,6 +31,7 @@ from spec.state import (
     Store,
     TimeoutCause,
     Workflow,
+    canonical,
 )
 
 
@@ -167,6 +178,253 @@ class WorkerTakesTimeout(Rules):
         return label in node.on
 
 
+class SweeperNeverExpiresLeases(Rules):
+    """The expiry query compares with the wrong clock and never finds a lapsed lease."""
+
+    def lease_expired(self, job: Job, now: int) -> bool:
+        return False
+
+
+class ExpiresLeasesEarly(Rules):
+    """Expires a lease one tick before it runs out (``<=`` where ``<`` was meant)."""
+
+    def lease_expired(self, job: Job, now: int) -> bool:
+        return job.state is JobState.LEASED and job.expires_at is not None and \
+            now + 1 >= job.expires_at  # fmt: skip
+
+
+class IgnoresDeadlines(Rules):
+    """The sweeper never looks at step deadlines."""
+
+    def sweep_workflow(
+        self, store: Store, workflow: Workflow, now: int
+    ) -> tuple[Store, Swept | None]:
+        job = self.sweepable_job(store, workflow)
+        if job is not None and self.lease_expired(job, now):
+            return self.expire(store, workflow, job, now)
+        return store, None
+
+
+class DeadlineAlwaysIncident(Rules):
+    """A passed deadline raises an incident even where the node routes ``timeout``."""
+
+    def sweep_workflow(
+        self, store: Store, workflow: Workflow, now: int
+    ) -> tuple[Store, Swept | None]:
+        node = store.graph_of(workflow).node(workflow.node)
+        if node.deadline is None or now < workflow.step_started_at + node.deadline:
+            return super().sweep_workflow(store, workflow, now)
+        job = self.sweepable_job(store, workflow)
+        store = self.close_open(store, workflow.id)
+        stuck = replace(workflow, status=Status.INCIDENT, incident=TimeoutCause.DEADLINE_PASSED)
+        job_id = job.id if job is not None else None
+        raised = Swept(workflow.id, job_id, SweepOutcome.INCIDENT, TimeoutCause.DEADLINE_PASSED)
+        return store.with_workflow(stuck), raised
+
+
+class HeartbeatRestartsAttempt(Rules):
+    """A heartbeat counts the attempt's timeout from now instead of from the grant."""
+
+    def extend(self, store: Store, job: Job, now: int, lease_ticks: int) -> tuple[Store, int]:
+        restarted = replace(job, leased_at=now)
+        return super().extend(store.with_job(restarted), restarted, now, lease_ticks)
+
+
+class HeartbeatMovesExpiryIn(Rules):
+    """A heartbeat sets the expiry to now + ticks even when that is earlier."""
+
+    def extend(self, store: Store, job: Job, now: int, lease_ticks: int) -> tuple[Store, int]:
+        workflow = store.workflow(job.workflow)
+        assert workflow is not None and job.leased_at is not None
+        node = store.graph_of(workflow).node(job.node)
+        expiry = self.lease_expiry(node, job.leased_at, now, lease_ticks)
+        return store.with_job(replace(job, expires_at=expiry)), expiry
+
+
+class HeartbeatRevivesLapsedLease(Rules):
+    """Extends a lease the holder let run out (liveness not checked)."""
+
+    def holds(self, job: Job, worker: str, now: int) -> bool:
+        return job.state is JobState.LEASED and job.holder == worker
+
+
+class AnyWorkerReleases(Rules):
+    """Releases a job whoever asks, not only its holder."""
+
+    def holds(self, job: Job, worker: str, now: int) -> bool:
+        live = job.expires_at is not None and now < job.expires_at
+        return job.state is JobState.LEASED and live
+
+
+class RetriesWithoutBackoff(Rules):
+    """Schedules a retry ready at once, ignoring the node's backoff."""
+
+    def retry_of(self, store: Store, job: Job, ready_at: int) -> Job:
+        workflow = store.workflow(job.workflow)
+        assert workflow is not None
+        backoff = store.graph_of(workflow).node(job.node).backoff
+        return super().retry_of(store, job, ready_at - backoff)
+
+
+class LeasesJobsBeforeTheyAreDue(Rules):
+    """Leases ready jobs whatever their ``ready_at`` (the ``<= now`` filter forgotten)."""
+
+    def leasable(self, job: Job, operations: frozenset[str], now: int) -> bool:
+        ready = job.state is JobState.READY and not job.manual
+        return ready and job.operation in operations
+
+
+class OneAttemptTooFew(Rules):
+    """Gives up one attempt early (``attempt + 1 >= attempts``)."""
+
+    def expire(self, store: Store, workflow: Workflow, job: Job, now: int) -> tuple[Store, Swept]:
+        node = store.graph_of(workflow).node(job.node)
+        if job.attempt + 1 < node.attempts:
+            return super().expire(store, workflow, job, now)
+        store = store.with_job(self.end_attempt(job))
+        return self.time_out(store, workflow, job, node, TimeoutCause.ATTEMPTS_EXHAUSTED, now)
+
+
+class OneAttemptTooMany(Rules):
+    """Gives up one attempt late (``attempt > attempts``)."""
+
+    def expire(self, store: Store, workflow: Workflow, job: Job, now: int) -> tuple[Store, Swept]:
+        node = store.graph_of(workflow).node(job.node)
+        if job.attempt != node.attempts:
+            return super().expire(store, workflow, job, now)
+        store = store.with_job(self.end_attempt(job))
+        retry = self.retry_of(store, job, now + node.backoff)
+        return store.with_job(retry), Swept(workflow.id, job.id, SweepOutcome.RETRY_SCHEDULED)
+
+
+class RetryKeepsAttemptNumber(Rules):
+    """The retry's job copies the attempt number instead of counting it up."""
+
+    def retry_of(self, store: Store, job: Job, ready_at: int) -> Job:
+        return replace(super().retry_of(store, job, ready_at), attempt=job.attempt)
+
+
+class LeasesNewestFirst(Rules):
+    """Orders the lease query by ``ready_at DESC``."""
+
+    def lease(
+        self, state: State, worker: str, operations: Iterable[str], max_jobs: int,
+        lease_ticks: int,
+    ) -> tuple[State, tuple[LeasedJob, ...]]:  # fmt: skip
+        wanted = frozenset(operations)
+        ready = [j for j in state.store.jobs if self.leasable(j, wanted, state.clock)]
+        ready.sort(key=lambda j: (-j.ready_at, -j.id))
+        store, leases = state.store, []
+        for job in ready[:max_jobs]:
+            store, lease = self.grant(store, job, worker, state.clock, lease_ticks)
+            leases.append(lease)
+        return state.with_store(store), tuple(leases)
+
+
+class ReleaseKeepsLease(Rules):
+    """Answers ``released`` but never clears the lease."""
+
+    def unlease(self, job: Job, now: int) -> Job:
+        return job
+
+
+class ReleaseUsesAttempt(Rules):
+    """Treats a release as an expired attempt: a new job, one attempt used."""
+
+    def release(
+        self, state: State, worker: str, jobs: Iterable[int]
+    ) -> tuple[State, tuple[Released, ...]]:
+        store, answers = state.store, []
+        for job_id in jobs:
+            job = store.job(job_id)
+            held = job is not None and self.holds(job, worker, state.clock)
+            if job is not None and held:
+                store = store.with_job(self.end_attempt(job))
+                store = store.with_job(self.retry_of(store, job, state.clock))
+            answers.append(Released(job_id, released=held))
+        return state.with_store(store), tuple(answers)
+
+
+class ReleaseDelaysTheJob(Rules):
+    """A released job waits out the node's backoff, as if it had failed."""
+
+    def unlease(self, job: Job, now: int) -> Job:
+        return replace(super().unlease(job, now), ready_at=now + 1)
+
+
+class DropsOutput(Rules):
+    """Accepts a completion but never merges its output into the context."""
+
+    def merge(self, context_json: str, output: Mapping[str, JSON] | None) -> str:
+        return context_json
+
+
+class MergesWrongWayRound(Rules):
+    """Merges the context over the output, so old keys win."""
+
+    def merge(self, context_json: str, output: Mapping[str, JSON] | None) -> str:
+        context: dict[str, JSON] = json.loads(context_json)
+        return canonical({**(output or {}), **context})
+
+
+class MergesDeep(Rules):
+    """Merges nested objects recursively instead of replacing top-level keys."""
+
+    def merge(self, context_json: str, output: Mapping[str, JSON] | None) -> str:
+        context: dict[str, JSON] = json.loads(context_json)
+        for key, value in (output or {}).items():
+            old = context.get(key)
+            both = isinstance(old, dict) and isinstance(value, dict)
+            context[key] = {**old, **value} if both else value  # type: ignore[dict-item]
+        return canonical(context)
+
+
+class CancelRefusesIncident(Rules):
+    """Cancels only running workflows; an incident is answered ``finished``."""
+
+    def cancel(self, state: State, workflow_id: int) -> tuple[State, Answer]:
+        workflow = state.store.workflow(workflow_id)
+        if workflow is not None and workflow.status is Status.INCIDENT:
+            return state, rejected(Reason.FINISHED)
+        return super().cancel(state, workflow_id)
+
+
+class MoveRefusesIncident(Rules):
+    """Moves only running workflows; an incident is answered ``finished``."""
+
+    def move(
+        self, state: State, workflow_id: int, node: str, by: str, reason: str
+    ) -> tuple[State, Answer]:
+        workflow = state.store.workflow(workflow_id)
+        if workflow is not None and workflow.status is Status.INCIDENT:
+            return state, rejected(Reason.FINISHED)
+        return super().move(state, workflow_id, node, by, reason)
+
+
+class SweepStopsAtFirstWorkflow(Rules):
+    """The sweep query has ``LIMIT 1``: one workflow per pass, the rest wait."""
+
+    def sweep(self, state: State, workflow_id: int | None) -> tuple[State, tuple[Swept, ...]]:
+        after, events = super().sweep(state, workflow_id)
+        if len(events) <= 1:
+            return after, events
+        redone, _ = super().sweep(state, events[0].workflow)
+        return redone, events[:1]
+
+
+class SplitCompletionTransaction(Rules):
+    """Marks the job completed in its own transaction before the step's transaction:
+    a crash in between leaves a decided job and a step that never moved."""
+
+    def in_flight(self, before: State, after: State, durable: Store) -> State:
+        for job in after.store.jobs:
+            old = durable.job(job.id)
+            newly_completed = job.state is JobState.COMPLETED
+            if old is not None and newly_completed and old.state is not JobState.COMPLETED:
+                durable = durable.with_job(job)
+        return replace(after, committed=durable)
+
+
 MUTANTS: tuple[type[Rules], ...] = (
     AcceptsStaleCompletion,
     ReoffersCompletedStep,
@@ -180,4 +438,28 @@ MUTANTS: tuple[type[Rules], ...] = (
     RepeatRewritesContext,
     CancelLeavesJobOpen,
     WorkerTakesTimeout,
+    SweeperNeverExpiresLeases,
+    ExpiresLeasesEarly,
+    IgnoresDeadlines,
+    DeadlineAlwaysIncident,
+    HeartbeatRestartsAttempt,
+    HeartbeatMovesExpiryIn,
+    HeartbeatRevivesLapsedLease,
+    AnyWorkerReleases,
+    RetriesWithoutBackoff,
+    LeasesJobsBeforeTheyAreDue,
+    OneAttemptTooFew,
+    OneAttemptTooMany,
+    RetryKeepsAttemptNumber,
+    LeasesNewestFirst,
+    ReleaseKeepsLease,
+    ReleaseUsesAttempt,
+    ReleaseDelaysTheJob,
+    DropsOutput,
+    MergesWrongWayRound,
+    MergesDeep,
+    CancelRefusesIncident,
+    MoveRefusesIncident,
+    SweepStopsAtFirstWorkflow,
+    SplitCompletionTransaction,
 )

@@ -26,6 +26,7 @@ from spec.answers import (
     Verdict,
     rejected,
 )
+from spec.coverage import Tally, branch
 from spec.graph import RESERVED_LABEL, Graph, Node
 from spec.state import (
     ACTIVE_STATUSES,
@@ -51,8 +52,82 @@ def merged(context_json: str, output: Mapping[str, JSON] | None) -> str:
     return canonical({**context, **output})
 
 
+PUBLISH_NEW = branch("publish", "new_version", "a version is added")
+PUBLISH_AGAIN = branch("publish", "same_again", "an existing version re-sent unchanged")
+PUBLISH_CONFLICT = branch("publish", "version_exists", "an existing version with new content")
+
+START_CREATED = branch("start", "created", "a new workflow")
+START_EXISTING = branch("start", "existing_key", "a used key returns its first workflow")
+START_UNKNOWN_DEFINITION = branch("start", "unknown_definition", "no such definition")
+START_UNKNOWN_VERSION = branch("start", "unknown_version", "no such version")
+
+ENTER_STEP = branch("enter", "step", "a step begins with a ready job")
+ENTER_LEAF = branch("enter", "leaf", "a leaf is reached: the workflow completes")
+
+LEASE_EMPTY = branch("lease", "nothing_due", "no due job of the asked operations")
+LEASE_ALL = branch("lease", "all_due", "every due job fits the batch")
+LEASE_MORE = branch("lease", "more_due", "more jobs are due than the batch holds")
+LEASE_ASKED = branch("lease", "as_asked", "a lease runs the asked ticks")
+LEASE_CAPPED = branch("lease", "capped", "a lease is cut at the attempt's timeout")
+
+COMPLETE_UNKNOWN = branch("complete", "unknown_job", "no such job")
+COMPLETE_RESERVED = branch("complete", "reserved_label", "a worker sent `timeout`")
+COMPLETE_MANUAL = branch("complete", "manual_step", "a worker completed a manual step")
+MANUAL_UNKNOWN = branch("complete_manual", "unknown_job", "no such job")
+MANUAL_RESERVED = branch("complete_manual", "reserved_label", "a person sent `timeout`")
+MANUAL_NOT_MANUAL = branch("complete_manual", "not_manual", "a person completed a worker's job")
+DECIDE_ACCEPTED = branch("decide", "accepted", "the first acceptance decides the step")
+DECIDE_STALE = branch("decide", "stale", "not the open job of the current step")
+DECIDE_NOT_OFFERED = branch("decide", "label_not_offered", "a label the node does not offer")
+REPEAT_ACCEPTED = branch("repeat", "accepted", "the accepted label again: harmless")
+REPEAT_STALE = branch("repeat", "stale", "another label after the acceptance")
+
+HEARTBEAT_NOT_HELD = branch("heartbeat", "not_held", "unknown, not leased, or another's")
+HEARTBEAT_LAPSED = branch("heartbeat", "lapsed", "the holder's lease already ran out")
+HEARTBEAT_EXTENDED = branch("heartbeat", "extended", "the expiry moves out")
+HEARTBEAT_AT_CAP = branch("heartbeat", "unchanged", "already as far as asked or allowed")
+
+RELEASE_RELEASED = branch("release", "released", "a live lease given back")
+RELEASE_NOT_HELD = branch("release", "not_held", "not the requester's live lease")
+
+SWEEP_NOT_RUNNING = branch("sweep", "not_running", "a finished or incident workflow is skipped")
+SWEEP_NOTHING = branch("sweep", "nothing_due", "no deadline passed, no lease lapsed")
+SWEEP_DEADLINE = branch("sweep", "deadline_passed", "the step's deadline passed")
+SWEEP_EXPIRED = branch("sweep", "lease_expired", "a lapsed lease ends its attempt")
+EXPIRE_RETRY = branch("expire", "retry_scheduled", "attempts remain: a retry after backoff")
+EXPIRE_EXHAUSTED = branch("expire", "attempts_exhausted", "the last attempt expired")
+TIMEOUT_ROUTED = branch("time_out", "routed", "the node routes `timeout`")
+TIMEOUT_INCIDENT = branch("time_out", "incident", "no route: a person must act")
+
+CANCEL_UNKNOWN = branch("cancel", "unknown_workflow", "no such workflow")
+CANCEL_AGAIN = branch("cancel", "already_cancelled", "cancelled again: nothing changes")
+CANCEL_FINISHED = branch("cancel", "finished", "a completed workflow")
+CANCEL_RUNNING = branch("cancel", "running", "a running workflow stops")
+CANCEL_INCIDENT = branch("cancel", "incident", "an incident is closed by a person")
+
+MOVE_UNKNOWN = branch("move", "unknown_workflow", "no such workflow")
+MOVE_FINISHED = branch("move", "finished", "a completed or cancelled workflow")
+MOVE_UNKNOWN_NODE = branch("move", "unknown_node", "no such node in its version")
+MOVE_RUNNING = branch("move", "running", "a running workflow is moved")
+MOVE_INCIDENT = branch("move", "incident", "an incident is moved on by a person")
+
+CRASH_CLEAN = branch("crash", "nothing_uncommitted", "everything was committed")
+CRASH_LOST = branch("crash", "uncommitted_lost", "writes not committed are lost")
+
+
 class Rules:
-    """The correct protocol; subclasses (mutants) break it on purpose."""
+    """The correct protocol; subclasses (mutants) break it on purpose.
+
+    ``tally`` counts the branches taken (``spec.coverage``); it is instrumentation
+    only and never changes an answer.
+    """
+
+    def __init__(self) -> None:
+        self.tally = Tally()
+
+    def reach(self, name: str) -> None:
+        """Count one pass through a registered branch."""
+        self.tally[name] += 1
 
     # -- definitions and workflows ------------------------------------------------
 
@@ -61,7 +136,10 @@ class Rules:
         store = state.store
         existing = store.graph(graph.name, graph.version)
         if existing is not None:
-            return state, ACCEPTED if existing == graph else rejected(Reason.VERSION_EXISTS)
+            same = existing == graph
+            self.reach(PUBLISH_AGAIN if same else PUBLISH_CONFLICT)
+            return state, ACCEPTED if same else rejected(Reason.VERSION_EXISTS)
+        self.reach(PUBLISH_NEW)
         store = replace(store, definitions=(*store.definitions, graph))
         return state.with_store(store), ACCEPTED
 
@@ -77,12 +155,15 @@ class Rules:
         store = state.store
         known = next((w for w in store.workflows if key is not None and w.key == key), None)
         if known is not None:
+            self.reach(START_EXISTING)
             return state, Started(Verdict.ACCEPTED, known.id, known.version, created=False)
         graph = store.graph(definition, version)
         if graph is None:
             known_name = store.graph(definition) is not None
+            self.reach(START_UNKNOWN_VERSION if known_name else START_UNKNOWN_DEFINITION)
             missing = Reason.UNKNOWN_VERSION if known_name else Reason.UNKNOWN_DEFINITION
             return state, Started(Verdict.REJECTED, reason=missing)
+        self.reach(START_CREATED)
         workflow = Workflow(
             id=len(store.workflows) + 1,
             definition=graph.name,
@@ -101,6 +182,7 @@ class Rules:
 
     # -- the worker protocol ------------------------------------------------------
 
+
     def lease(
         self,
         state: State,
@@ -115,6 +197,7 @@ class Rules:
         wanted = frozenset(operations)
         ready = [j for j in state.store.jobs if self.leasable(j, wanted, state.clock)]
         ready.sort(key=lambda j: (j.ready_at, j.id))
+        self.reach(LEASE_EMPTY if not ready else LEASE_MORE if len(ready) > max_jobs else LEASE_ALL)
         store, leases = state.store, []
         for job in ready[:max_jobs]:
             store, lease = self.grant(store, job, worker, state.clock, lease_ticks)
@@ -127,10 +210,13 @@ class Rules:
         """A worker's completion: accepted, stale, or rejected with a reason."""
         job = state.store.job(job_id)
         if job is None:
+            self.reach(COMPLETE_UNKNOWN)
             return state, rejected(Reason.UNKNOWN_JOB)
         if label == RESERVED_LABEL:
+            self.reach(COMPLETE_RESERVED)
             return state, rejected(Reason.RESERVED_LABEL)
         if job.manual:
+            self.reach(COMPLETE_MANUAL)
             return state, rejected(Reason.MANUAL_STEP)
         return self.decide(state, job, label, output, None)
 
@@ -145,10 +231,13 @@ class Rules:
         """A person's completion of a manual step, recorded with who did it."""
         job = state.store.job(job_id)
         if job is None:
+            self.reach(MANUAL_UNKNOWN)
             return state, rejected(Reason.UNKNOWN_JOB)
         if label == RESERVED_LABEL:
+            self.reach(MANUAL_RESERVED)
             return state, rejected(Reason.RESERVED_LABEL)
         if not job.manual:
+            self.reach(MANUAL_NOT_MANUAL)
             return state, rejected(Reason.NOT_MANUAL)
         return self.decide(state, job, label, output, by)
 
@@ -162,6 +251,8 @@ class Rules:
         for job_id in jobs:
             job = store.job(job_id)
             if job is None or not self.holds(job, worker, state.clock):
+                lapsed = job is not None and job.state is JobState.LEASED and job.holder == worker
+                self.reach(HEARTBEAT_LAPSED if lapsed else HEARTBEAT_NOT_HELD)
                 answers.append(LeaseExtension(job_id, extended=False))
                 continue
             store, expiry = self.extend(store, job, state.clock, lease_ticks)
@@ -176,6 +267,7 @@ class Rules:
         for job_id in jobs:
             job = store.job(job_id)
             held = job is not None and self.holds(job, worker, state.clock)
+            self.reach(RELEASE_RELEASED if held else RELEASE_NOT_HELD)
             if job is not None and held:
                 store = store.with_job(self.unlease(job, state.clock))
             answers.append(Released(job_id, released=held))
@@ -197,6 +289,7 @@ class Rules:
         for wid in ids:
             workflow = store.workflow(wid)
             if workflow is None or workflow.status is not Status.RUNNING:
+                self.reach(SWEEP_NOT_RUNNING)
                 continue
             store, event = self.sweep_workflow(store, workflow, state.clock)
             if event is not None:
@@ -209,11 +302,15 @@ class Rules:
         """Stop a running or incident workflow; its open job turns stale."""
         workflow = state.store.workflow(workflow_id)
         if workflow is None:
+            self.reach(CANCEL_UNKNOWN)
             return state, rejected(Reason.UNKNOWN_WORKFLOW)
         if workflow.status is Status.CANCELLED:
+            self.reach(CANCEL_AGAIN)
             return state, ACCEPTED
         if workflow.status not in ACTIVE_STATUSES:
+            self.reach(CANCEL_FINISHED)
             return state, rejected(Reason.FINISHED)
+        self.reach(CANCEL_INCIDENT if workflow.status is Status.INCIDENT else CANCEL_RUNNING)
         store = self.close_open(state.store, workflow_id)
         store = store.with_workflow(replace(workflow, status=Status.CANCELLED, incident=None))
         return state.with_store(store), ACCEPTED
@@ -225,11 +322,15 @@ class Rules:
         store = state.store
         workflow = store.workflow(workflow_id)
         if workflow is None:
+            self.reach(MOVE_UNKNOWN)
             return state, rejected(Reason.UNKNOWN_WORKFLOW)
         if workflow.status not in ACTIVE_STATUSES:
+            self.reach(MOVE_FINISHED)
             return state, rejected(Reason.FINISHED)
         if node not in store.graph_of(workflow).nodes:
+            self.reach(MOVE_UNKNOWN_NODE)
             return state, rejected(Reason.UNKNOWN_NODE)
+        self.reach(MOVE_INCIDENT if workflow.status is Status.INCIDENT else MOVE_RUNNING)
         store = self.close_open(store, workflow_id)
         moved = Transition(
             workflow.step, workflow.node, node, TransitionKind.MOVED,
@@ -241,9 +342,16 @@ class Rules:
 
     def crash(self, state: State) -> State:
         """Lose what is not committed; leases live in the database and simply expire."""
-        if state.committed is None:
-            return state
+        if state.committed is None or state.committed is state.store:
+            self.reach(CRASH_CLEAN)
+            return replace(state, committed=None) if state.committed is not None else state
+        self.reach(CRASH_LOST)
         return replace(state, store=state.committed, committed=None)
+
+    def in_flight(self, before: State, after: State, durable: Store) -> State:
+        """A request's writes while it runs: pending, all in one transaction, so the
+        durable store is still what it was before the request."""
+        return replace(after, committed=durable)
 
     # -- deciding a step ----------------------------------------------------------
 
@@ -261,10 +369,13 @@ class Rules:
         store = state.store
         workflow = store.workflow(job.workflow)
         if workflow is None or not self.is_current(workflow, job):
+            self.reach(DECIDE_STALE)
             return state, STALE
         node = store.graph_of(workflow).node(job.node)
         if not self.offers(node, label):
+            self.reach(DECIDE_NOT_OFFERED)
             return state, rejected(Reason.LABEL_NOT_OFFERED)
+        self.reach(DECIDE_ACCEPTED)
         return self.accept(state, workflow, job, label, output, by), ACCEPTED
 
     def repeat(
@@ -276,7 +387,9 @@ class Rules:
         by: str | None,
     ) -> tuple[State, Answer]:
         """A completion of a decided job: the same label again is a harmless retry."""
-        return state, ACCEPTED if job.label == label else STALE
+        same = job.label == label
+        self.reach(REPEAT_ACCEPTED if same else REPEAT_STALE)
+        return state, ACCEPTED if same else STALE
 
     def is_current(self, workflow: Workflow, job: Job) -> bool:
         """Whether ``job`` is the open job of the workflow's current step."""
@@ -308,8 +421,12 @@ class Rules:
             label, job.id, job.attempt, state.clock, by,
         )  # fmt: skip
         store = state.store.with_job(replace(job, state=JobState.COMPLETED, label=label))
-        informed = replace(workflow, context_json=merged(workflow.context_json, output))
+        informed = replace(workflow, context_json=self.merge(workflow.context_json, output))
         return state.with_store(self.take(store, informed, edge, state.clock))
+
+    def merge(self, context_json: str, output: Mapping[str, JSON] | None) -> str:
+        """The context an accepted output leaves: merged one level deep."""
+        return merged(context_json, output)
 
     # -- steps --------------------------------------------------------------------
 
@@ -323,8 +440,10 @@ class Rules:
         """Begin the workflow's current step: a fresh job, or the end at a leaf."""
         node = store.graph_of(workflow).node(workflow.node)
         if node.is_leaf:
+            self.reach(ENTER_LEAF)
             done = replace(workflow, status=Status.COMPLETED, incident=None, step_started_at=now)
             return store.with_workflow(done)
+        self.reach(ENTER_STEP)
         running = replace(workflow, status=Status.RUNNING, incident=None, step_started_at=now)
         first = self.new_job(store, running, node, attempt=1, ready_at=now)
         return store.with_workflow(running).with_job(first)
@@ -366,6 +485,7 @@ class Rules:
         assert workflow is not None and job.operation is not None
         node = store.graph_of(workflow).node(job.node)
         expiry = self.lease_expiry(node, now, now, lease_ticks)
+        self.reach(LEASE_CAPPED if expiry < now + lease_ticks else LEASE_ASKED)
         leased = replace(
             job, state=JobState.LEASED, holder=worker, leased_at=now, expires_at=expiry
         )
@@ -391,7 +511,9 @@ class Rules:
         node = store.graph_of(workflow).node(job.node)
         expiry = max(job.expires_at, self.lease_expiry(node, job.leased_at, now, lease_ticks))
         if expiry == job.expires_at:
+            self.reach(HEARTBEAT_AT_CAP)
             return store, expiry
+        self.reach(HEARTBEAT_EXTENDED)
         return store.with_job(replace(job, expires_at=expiry)), expiry
 
     def unlease(self, job: Job, now: int) -> Job:
@@ -409,10 +531,13 @@ class Rules:
         node = store.graph_of(workflow).node(workflow.node)
         job = self.sweepable_job(store, workflow)
         if node.deadline is not None and now >= workflow.step_started_at + node.deadline:
+            self.reach(SWEEP_DEADLINE)
             store = self.close_open(store, workflow.id)
             return self.time_out(store, workflow, job, node, TimeoutCause.DEADLINE_PASSED, now)
         if job is not None and self.lease_expired(job, now):
+            self.reach(SWEEP_EXPIRED)
             return self.expire(store, workflow, job, now)
+        self.reach(SWEEP_NOTHING)
         return store, None
 
     def sweepable_job(self, store: Store, workflow: Workflow) -> Job | None:
@@ -429,7 +554,9 @@ class Rules:
         node = store.graph_of(workflow).node(job.node)
         store = store.with_job(self.end_attempt(job))
         if job.attempt >= node.attempts:
+            self.reach(EXPIRE_EXHAUSTED)
             return self.time_out(store, workflow, job, node, TimeoutCause.ATTEMPTS_EXHAUSTED, now)
+        self.reach(EXPIRE_RETRY)
         retry = self.retry_of(store, job, now + node.backoff)
         return store.with_job(retry), Swept(workflow.id, job.id, SweepOutcome.RETRY_SCHEDULED)
 
@@ -456,9 +583,11 @@ class Rules:
         """Take the ``timeout`` edge if the node routes it; otherwise call a person."""
         job_id = job.id if job is not None else None
         if not node.routes_timeout:
+            self.reach(TIMEOUT_INCIDENT)
             stuck = replace(workflow, status=Status.INCIDENT, incident=cause)
             raised = Swept(workflow.id, job_id, SweepOutcome.INCIDENT, cause)
             return store.with_workflow(stuck), raised
+        self.reach(TIMEOUT_ROUTED)
         attempt = job.attempt if job is not None else None
         edge = Transition(
             workflow.step, workflow.node, node.on[RESERVED_LABEL], TransitionKind.TIMEOUT,

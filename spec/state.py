@@ -227,7 +227,8 @@ class Store:
 
 @dataclass(frozen=True, slots=True)
 class Ack:
-    """A client was told ``accepted`` for this job and label."""
+    """A client was told (or, its answer lost in a crash, would have been told)
+    ``accepted`` for this job and label."""
 
     job: int
     label: str
@@ -243,19 +244,65 @@ class Pin:
 
 
 @dataclass(frozen=True, slots=True)
+class Held:
+    """Worker ``worker`` was told it holds ``job`` until ``expires_at``; the lease was
+    granted at ``granted_at``, so the attempt's timeout caps it at ``cap``."""
+
+    job: int
+    workflow: int
+    worker: str
+    granted_at: int
+    expires_at: int
+    cap: int
+
+
+@dataclass(frozen=True, slots=True)
 class Ghost:
     """What clients were told, recorded by the observer rather than by the rules.
 
     Trace properties (nothing acknowledged is lost, versions never change) become
-    state predicates over this record.
+    state predicates over this record, and the times the rules keep in their own
+    fields (lease grants, retries, step starts) have an independent witness here.
+
+    ``held``: the leases workers were told they hold and no answer has ended since.
+    ``freed``: ``(job, tick)`` for jobs given back by a release, until leased again.
+    ``reclaims``: ``(workflow, step, attempt)`` for each attempt the sweeper reported
+    as expired. ``not_before``: ``(workflow, step, tick)`` when the sweeper scheduled
+    a retry. ``began`` and ``contexts``: per workflow (index = id - 1), the tick its
+    current step began and the context its start and accepted outputs add up to.
+    ``overlooked``: lapsed leases a sweep of their workflow passed over.
     """
 
     acks: frozenset[Ack] = frozenset()
     pins: frozenset[Pin] = frozenset()
     published: frozenset[Graph] = frozenset()
+    held: frozenset[Held] = frozenset()
+    freed: frozenset[tuple[int, int]] = frozenset()
+    reclaims: frozenset[tuple[int, int, int]] = frozenset()
+    not_before: frozenset[tuple[int, int, int]] = frozenset()
+    began: tuple[int, ...] = ()
+    contexts: tuple[str, ...] = ()
+    overlooked: frozenset[int] = frozenset()
     _hash: int = field(default=UNHASHED, init=False, repr=False, compare=False)
 
     __hash__ = _cached_hash
+
+    def holding(self, job: int) -> Held | None:
+        """The lease a worker was told it holds on ``job``, if any."""
+        return next((held for held in self.held if held.job == job), None)
+
+    def reclaimed(self, workflow: int, step: int) -> int:
+        """How many attempts of this step the sweeper reported expired."""
+        return sum(1 for w, s, _ in self.reclaims if (w, s) == (workflow, step))
+
+    def retry_due(self, workflow: int, step: int) -> int | None:
+        """When the sweeper said the step's latest retry may be leased."""
+        ticks = [at for w, s, at in self.not_before if (w, s) == (workflow, step)]
+        return max(ticks) if ticks else None
+
+    def freed_at(self, job: int) -> int | None:
+        """When ``job`` was given back by a release, unless leased again since."""
+        return next((at for j, at in self.freed if j == job), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,11 +6,32 @@ from dataclasses import replace
 
 import pytest
 
-from spec import invariants
-from spec.answers import ACCEPTED, STALE, Started, Verdict
+from spec import invariants, lease_invariants, sweep_invariants
+from spec.actions import Interrupted
+from spec.answers import ACCEPTED, STALE, Started, Verdict, rejected
 from spec.configurations import order_graph
-from spec.model import Complete, JobState, Model, Start, State, Status
-from spec.state import Ack, Job, Store
+from spec.model import (
+    Cancel,
+    Complete,
+    Crash,
+    Heartbeat,
+    JobState,
+    Lease,
+    LeaseExtension,
+    Model,
+    Move,
+    Reason,
+    Release,
+    Released,
+    Start,
+    State,
+    Status,
+    Sweep,
+    SweepOutcome,
+    Swept,
+    TimeoutCause,
+)
+from spec.state import Ack, Store
 
 
 @pytest.fixture
@@ -82,11 +103,105 @@ def test_an_incident_without_a_cause_has_no_way_forward(model: Model) -> None:
 
 
 def test_a_lease_past_its_timeout_breaks_the_cap(model: Model) -> None:
-    long: Job = replace(
-        model.store.jobs[-1], state=JobState.LEASED, holder="w1", leased_at=0, expires_at=9
-    )
-    broken = with_store(model.state, model.store.with_job(long))
-    assert invariants.leases_respect_timeouts(broken)
+    before = model.state
+    (lease,) = model.lease("w1", ["ship"], 1, 2)
+    longer = (replace(lease, expires_at=lease.expires_at + 1),)
+    action = Lease("w1", frozenset({"ship"}), 1, 2)
+    assert lease_invariants.leases_respect_timeouts(before, action, longer, model.state)
+
+
+def test_a_heartbeat_past_the_grant_s_cap_breaks_the_cap(model: Model) -> None:
+    model.lease("w1", ["ship"], 1, 2)
+    model.advance(1)
+    before = model.state
+    action = Heartbeat("w1", (2,), 2)
+    stretched = (LeaseExtension(2, extended=True, expires_at=3),)
+    assert lease_invariants.leases_respect_timeouts(before, action, stretched, before)
+
+
+def test_a_rival_s_heartbeat_must_be_lost(model: Model) -> None:
+    model.lease("w1", ["ship"], 1, 2)
+    before = model.state
+    action = Heartbeat("w2", (2,), 2)
+    kept = (LeaseExtension(2, extended=True, expires_at=2),)
+    assert lease_invariants.heartbeats_keep_only_live_leases(before, action, kept, before)
+
+
+def test_a_release_by_a_rival_must_be_refused(model: Model) -> None:
+    model.lease("w1", ["ship"], 1, 2)
+    before = model.state
+    given = (Released(2, released=True),)
+    action = Release("w2", (2,))
+    assert lease_invariants.releases_give_back_live_leases(before, action, given, before)
+
+
+def test_a_lease_that_skips_a_due_job_is_flagged(model: Model) -> None:
+    before = model.state
+    action = Lease("w1", frozenset({"ship"}), 1, 2)
+    assert lease_invariants.leases_take_the_oldest_due_jobs(before, action, (), before)
+
+
+def test_a_retry_no_sweep_announced_breaks_the_backoff(model: Model) -> None:
+    before = model.state
+    (lease,) = model.lease("w1", ["ship"], 1, 2)
+    retried = (replace(lease, attempt=2),)
+    action = Lease("w1", frozenset({"ship"}), 1, 2)
+    assert lease_invariants.backoff_is_respected(before, action, retried, model.state)
+    assert sweep_invariants.attempts_are_budgeted(before, action, retried, model.state)
+
+
+def test_a_sweep_that_passes_over_a_lapsed_lease_is_flagged(model: Model) -> None:
+    model.lease("w1", ["ship"], 1, 2)
+    model.advance(2)
+    before = model.state
+    assert sweep_invariants.sweeps_reclaim_lapsed_leases(before, Sweep(), (), before)
+    overlooked = replace(before.ghost, overlooked=frozenset({2}))
+    assert invariants.always_a_way_forward(replace(before, ghost=overlooked))
+
+
+def test_a_retry_beyond_the_attempts_breaks_the_budget(model: Model) -> None:
+    model.lease("w1", ["ship"], 1, 2)
+    model.advance(2)
+    before = model.state
+    retry = (Swept(1, 2, SweepOutcome.RETRY_SCHEDULED),)
+    assert sweep_invariants.attempts_are_budgeted(before, Sweep(), retry, before)
+
+
+def test_a_sweep_that_ignores_a_passed_deadline_is_flagged(model: Model) -> None:
+    model.advance(3)
+    before = model.state
+    assert sweep_invariants.deadlines_are_enforced(before, Sweep(), (), before)
+    early = (Swept(1, 2, SweepOutcome.INCIDENT, TimeoutCause.DEADLINE_PASSED),)
+    assert sweep_invariants.deadlines_are_enforced(model.state, Sweep(), early, model.state) is None
+
+
+def test_a_store_lease_nobody_was_told_of_is_flagged(model: Model) -> None:
+    store = model.store
+    leased = replace(store.jobs[-1], state=JobState.LEASED, holder="w1", leased_at=0, expires_at=2)
+    assert invariants.leases_are_as_told(with_store(model.state, store.with_job(leased)))
+
+
+def test_a_context_that_is_not_the_merged_outputs_is_flagged(model: Model) -> None:
+    rewritten = replace(model.store.workflows[0], context_json='{"x":1}')
+    broken = with_store(model.state, model.store.with_workflow(rewritten))
+    assert invariants.contexts_are_merged_outputs(broken)
+
+
+def test_an_incident_that_cannot_be_cancelled_is_flagged(model: Model) -> None:
+    model.advance(3)
+    model.sweep()
+    before = model.state
+    refused = rejected(Reason.FINISHED)
+    assert invariants.operators_reach_incidents(before, Cancel(1), refused, before)
+    assert invariants.operators_reach_incidents(before, Move(1, "fetch"), refused, before)
+
+
+def test_a_crash_that_changes_the_store_is_flagged(model: Model) -> None:
+    before = model.state
+    older = Model([order_graph(1)]).state
+    assert invariants.crashes_keep_the_committed(before, Crash(), None, older)
+    rolled_back = Interrupted(Complete(2, "done"), committed=False)
+    assert invariants.crashes_keep_the_committed(before, rolled_back, None, older)
 
 
 def test_a_repeat_answered_stale_breaks_idempotence(model: Model) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from spec.actions import Interrupted
+from spec.answers import Lost
 from spec.configurations import order_graph
 from spec.invariants import state_violation
 from spec.model import (
     ACCEPTED,
     STALE,
     Answer,
+    Complete,
     Graph,
     GraphError,
     InvalidRequest,
@@ -282,6 +285,28 @@ def test_a_crash_keeps_every_accepted_completion(model: Model) -> None:
     before = model.snapshot()
     model.crash()
     assert model.snapshot() == before
+    assert state_violation(model.state) is None
+
+
+def test_a_crash_before_the_commit_loses_the_request_and_nothing_else(model: Model) -> None:
+    job = leased_fetch(model)
+    before = model.state
+    assert model.apply(Interrupted(Complete(job, "ok", {"n": 1}), committed=False)) is None
+    assert model.state.store == before.store and model.state.ghost == before.ghost
+    assert model.complete(job, "ok") == ACCEPTED
+
+
+def test_a_crash_after_the_commit_keeps_it_and_the_retry_gets_the_same_answer(
+    model: Model,
+) -> None:
+    job = leased_fetch(model)
+    lost = model.apply(Interrupted(Complete(job, "ok", {"n": 1}), committed=True))
+    assert lost == Lost(ACCEPTED)
+    kept = model.state.store
+    workflow = model.workflow(1)
+    assert workflow is not None and (workflow.node, workflow.context) == ("ship", {"n": 1})
+    assert model.complete(job, "ok", {"n": 2}) == ACCEPTED
+    assert model.state.store is kept
     assert state_violation(model.state) is None
 
 
