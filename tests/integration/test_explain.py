@@ -117,7 +117,7 @@ def _starts(s: Stored) -> tuple[Any, ...]:
     ids = list(range(10_000_000, 10_000_100))
     return (s.now, ids, [s.definition_id] * 100, [f"key-{i}" for i in ids], ["s1"] * 100,
             [{}] * 100, [s.now + timedelta(hours=1)] * 100, ["step1"] * 100, [False] * 100,
-            [30_000] * 100)
+            [30_000] * 100, [None] * 100)
 
 
 FIRST_PAGE = 2**63 - 1
@@ -138,6 +138,7 @@ ARGUMENTS: dict[str, Callable[[Stored], tuple[Any, ...]]] = {
     "raise_incidents": lambda s: (s.now, *_keys(s.leased),
                                   ["attempts_exhausted"] * len(s.leased),
                                   [None] * len(s.leased)),
+    "note_sla_breaches": lambda s: (s.now, [s.running_id]),
     "fail_jobs": lambda s: (s.now, *_keys(s.leased), ["RuntimeError: down"] * len(s.leased),
                             [None] * len(s.leased)),
     "start_workflows": _starts,

@@ -52,7 +52,8 @@ def test_a_deadline_seen_through_a_stale_snapshot_closes_every_open_attempt(
     clock.advance(6)
     stale = {"id": started.workflow_id, "definition_id": 1, "node": "charge", "step": 1,
              "deadline_passed": True, "attempt": 1, "job_state": "leased",
-             "lease_expired": True}
+             "lease_expired": True, "sla_breached": False, "step_started_at": None,
+             "created_at": None}
     [retry] = run(deadlined.sweeper.tick())  # S1
     assert retry.outcome is SweepOutcome.RETRY_SCHEDULED
 

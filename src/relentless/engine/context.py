@@ -1,8 +1,11 @@
-"""What every part of the engine shares: the database, the definitions and the clock."""
+"""What every part of the engine shares: the database, the definitions, the clock, and
+whoever observes what it did."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -11,7 +14,8 @@ from relentless.core.kernel import advance
 from relentless.core.status import Status
 from relentless.engine.catalog import Catalog
 from relentless.engine.clock import Clock
-from relentless.store.database import Database
+from relentless.engine.observations import Observations, Observer, ignore
+from relentless.store.database import Connection, Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +23,15 @@ class EngineContext:
     database: Database
     catalog: Catalog
     clock: Clock
+    observer: Observer = field(default=ignore)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[tuple[Connection, Observations]]:
+        """A transaction and what it does, told to the observer once it committed."""
+        seen = Observations()
+        async with self.database.transaction() as connection:
+            yield connection, seen
+        self.observer(seen)
 
     def advance(self, rows: list[tuple[int, int, int]]) -> list[tuple[int, Status]]:
         """Next node and status of each (kernel definition id, node, label) row."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from relentless.engine.catalog import Catalog
 from relentless.engine.clock import Clock, SystemClock
 from relentless.engine.context import EngineContext
+from relentless.engine.observations import Observer, ignore
 from relentless.engine.sweeper import Sweeper
 from relentless.engine.worker_protocol import WorkerProtocol
 from relentless.engine.workflows import Workflows
@@ -19,11 +20,12 @@ class Engine:
     changes workflows; ``workers`` is the worker protocol; ``sweeper`` the timers.
     """
 
-    def __init__(self, database: Database, clock: Clock | None = None) -> None:
+    def __init__(self, database: Database, clock: Clock | None = None,
+                 observer: Observer = ignore) -> None:
         self.database = database
         self.clock = clock or SystemClock()
         self.definitions = Catalog(database)
-        context = EngineContext(database, self.definitions, self.clock)
+        context = EngineContext(database, self.definitions, self.clock, observer)
         self.workflows = Workflows(context)
         self.workers = WorkerProtocol(context)
         self.sweeper = Sweeper(context)

@@ -16,6 +16,7 @@ import asyncpg
 
 from relentless.engine.context import EngineContext
 from relentless.engine.give_ups import GiveUp, GiveUps, has_attempts_left, retry_of
+from relentless.engine.observations import Observations
 from relentless.engine.transitions import Transitions
 from relentless.engine.values import ACCEPTED, STALE, Answer, Failure, rejected
 from relentless.store import statements as sql
@@ -30,10 +31,10 @@ async def fail_attempts(context: EngineContext, failures: Sequence[Failure]) -> 
     now = context.clock.now()
     keys = [parse_job_id(failure.job_id) for failure in failures]
     known = sorted({key for key in keys if key is not None})
-    async with context.database.transaction() as connection:
+    async with context.transaction() as (connection, seen):
         rows = await sql.LOCK_JOBS_FOR_COMPLETION.fetch(connection, known)
         locked = {JobKey(r["workflow_id"], r["step"], r["attempt"]): r for r in rows}
-        batch = _Failures(context, now, locked)
+        batch = _Failures(context, now, locked, seen)
         answers = [batch.judge(failure, key) for failure, key in zip(failures, keys,
                                                                       strict=True)]
         await batch.write(connection)
@@ -44,10 +45,11 @@ class _Failures:
     """The failures of one batch: judged in order, then written together."""
 
     def __init__(self, context: EngineContext, now: datetime,
-                 rows: dict[JobKey, asyncpg.Record]) -> None:
+                 rows: dict[JobKey, asyncpg.Record], seen: Observations) -> None:
         self._context = context
         self._now = now
         self._rows = rows
+        self._seen = seen
         self._failed: dict[JobKey, Failure] = {}
 
     def judge(self, failure: Failure, key: JobKey | None) -> Answer:
@@ -72,8 +74,9 @@ class _Failures:
             FailedJob(*key, failure.error, failure.details)
             for key, failure in self._failed.items()], now=self._now)
         assert len(ended) == len(self._failed), "the attempts are locked and leased"
+        self._seen.attempts_ended += [JobState.FAILED] * len(ended)
         retries: list[RetryJob] = []
-        give_ups = GiveUps(self._context, self._now)
+        give_ups = GiveUps(self._context, self._now, self._seen)
         for key, failure in self._failed.items():
             row = self._rows[key]
             loaded = await self._context.catalog.by_id(row["definition_id"], connection)
@@ -81,8 +84,9 @@ class _Failures:
                 retries.append(retry_of(loaded, row["node"], key, self._now))
             else:
                 give_ups.add(GiveUp(loaded, key.workflow, key.step, row["node"], key.attempt,
-                                    GiveUpCause.FAILED, failure.error))
-        transitions = Transitions(self._now)
+                                    GiveUpCause.FAILED, failure.error, row["step_started_at"],
+                                    row["created_at"]))
+        transitions = Transitions(self._now, self._seen)
         give_ups.decide(transitions)
         if retries:
             await sql.SCHEDULE_RETRIES.execute(connection, retries)

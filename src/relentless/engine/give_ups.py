@@ -18,6 +18,7 @@ from relentless.core.definition import FAILED_LABEL, RESERVED_LABEL
 from relentless.core.status import Status
 from relentless.engine.catalog import LoadedDefinition
 from relentless.engine.context import EngineContext
+from relentless.engine.observations import IncidentRaised, Observations
 from relentless.engine.transitions import Edge, Transitions
 from relentless.store import statements as sql
 from relentless.store.job_ids import JobKey
@@ -66,14 +67,17 @@ class GiveUp:
     attempt: int | None
     cause: GiveUpCause
     error: str | None = None
+    step_started_at: datetime | None = None
+    created_at: datetime | None = None
 
 
 class GiveUps:
     """The give-ups of one transaction: routed along their label, or incidents."""
 
-    def __init__(self, context: EngineContext, now: datetime) -> None:
+    def __init__(self, context: EngineContext, now: datetime, seen: Observations) -> None:
         self._context = context
         self._now = now
+        self._seen = seen
         self._pending: list[GiveUp] = []
         self._incidents: list[IncidentRow] = []
 
@@ -90,13 +94,17 @@ class GiveUps:
             routed = status in (Status.ADVANCED, Status.REACHED_LEAF)
             if routed:
                 label = _LABEL_OF[give_up.cause]
+                self._seen.give_ups.append(label)
                 transitions.add(give_up.loaded, Edge(
                     give_up.workflow_id, give_up.step, give_up.node,
                     give_up.loaded.compiled.node_names[target], _KIND_OF[label], label,
-                    give_up.attempt, None, str(give_up.cause)))
+                    give_up.attempt, None, str(give_up.cause)),
+                    step_started_at=give_up.step_started_at, created_at=give_up.created_at)
             decided.append((give_up, routed))
         self._incidents = [IncidentRow(g.workflow_id, g.step, g.attempt, g.cause, g.error)
                            for g, routed in decided if not routed]
+        self._seen.incidents += [IncidentRaised(g.workflow_id, g.loaded.name, g.cause, g.error)
+                                 for g, routed in decided if not routed]
         return decided
 
     async def write(self, connection: Connection) -> None:

@@ -15,6 +15,7 @@ import asyncpg
 from relentless.engine.catalog import LoadedDefinition
 from relentless.engine.context import EngineContext
 from relentless.engine.give_ups import GiveUp, GiveUps, has_attempts_left, retry_of
+from relentless.engine.observations import IncidentRaised, Observations
 from relentless.engine.transitions import Transitions
 from relentless.engine.values import Swept
 from relentless.store import statements as sql
@@ -44,7 +45,7 @@ class Sweeper:
     async def _sweep_once(self, batch: int) -> tuple[list[Swept], bool]:
         """One transaction's events, and whether it took a full batch (more may be due)."""
         now = self._context.clock.now()
-        async with self._context.database.transaction() as connection:
+        async with self._context.transaction() as (connection, seen):
             rows = await sql.LOCK_SWEEPABLE.fetch(connection, now=now, limit=batch)
             handled = []
             for row in rows:
@@ -54,39 +55,43 @@ class Sweeper:
                 except Exception:
                     # One workflow the sweeper cannot handle must not stop the others.
                     log.exception("sweeper skipped workflow %s", row["id"])
-            events = await self._write_isolated(connection, now, handled)
+            events = await self._write_isolated(connection, now, handled, seen)
         return events, len(rows) == batch
 
     async def _write_isolated(self, connection: Connection, now: datetime,
-                              handled: list[tuple[LoadedDefinition, asyncpg.Record]]
-                              ) -> list[Swept]:
+                              handled: list[tuple[LoadedDefinition, asyncpg.Record]],
+                              seen: Observations) -> list[Swept]:
         """The pass, set-based; if PostgreSQL refuses it, each workflow on its own, and one
         it still refuses becomes an incident saying why, so the rest are not held back."""
         if not handled:
             return []
         try:
-            return await self._write(connection, now, handled)
+            return await self._write(connection, now, handled, seen)
         except asyncpg.PostgresError as exc:
             log.warning("sweeper pass refused (%s); writing its workflows one by one", exc)
         events: list[Swept] = []
         for loaded, row in handled:
             try:
-                events += await self._write(connection, now, [(loaded, row)])
+                events += await self._write(connection, now, [(loaded, row)], seen)
             except asyncpg.PostgresError as exc:
                 log.error("sweeper cannot write workflow %s (%s): raising an incident",
                           row["id"], exc)
                 await self._unwritable(connection, now, row, exc)
+                seen.incidents.append(IncidentRaised(row["id"], loaded.name,
+                                                     GiveUpCause.UNWRITABLE, str(exc)))
                 events.append(Swept(row["id"], None, SweepOutcome.INCIDENT,
                                     GiveUpCause.UNWRITABLE))
         return events
 
     async def _write(self, connection: Connection, now: datetime,
-                     handled: list[tuple[LoadedDefinition, asyncpg.Record]]) -> list[Swept]:
+                     handled: list[tuple[LoadedDefinition, asyncpg.Record]],
+                     seen: Observations) -> list[Swept]:
         sweep = _Pass(self._context, now)
         for loaded, row in handled:
             sweep.handle(loaded, row)
         async with connection.transaction():  # a savepoint: refused, it leaves nothing
             await sweep.write(connection)
+        seen.absorb(sweep.seen)  # only once written
         return sweep.events
 
     @staticmethod
@@ -104,14 +109,19 @@ class _Pass:
         self._context = context
         self._now = now
         self.events: list[Swept] = []
+        self.seen = Observations()
+        self._breached: list[tuple[int, str]] = []
         self._deadlines: list[tuple[LoadedDefinition, asyncpg.Record]] = []
         self._expiring: list[tuple[LoadedDefinition, asyncpg.Record, JobKey]] = []
         self._retries: list[RetryJob] = []
-        self._give_ups = GiveUps(context, now)
-        self._transitions = Transitions(now)
+        self._give_ups = GiveUps(context, now, self.seen)
+        self._transitions = Transitions(now, self.seen)
 
     def handle(self, loaded: LoadedDefinition, row: asyncpg.Record) -> None:
-        """Deadline first (it ends the whole step), then an expired lease."""
+        """Deadline first (it ends the whole step), then an expired lease; a breached SLA
+        is noted whatever else happens."""
+        if row["sla_breached"]:
+            self._breached.append((row["id"], loaded.name))
         if row["deadline_passed"]:
             self._deadlines.append((loaded, row))
         elif row["attempt"] and row["job_state"] == JobState.LEASED and row["lease_expired"]:
@@ -132,6 +142,7 @@ class _Pass:
                 ClosingJob(*job, JobState.EXPIRED) for _, _, job in self._expiring],
                 now=self._now)
             expired = {JobKey(r["workflow_id"], r["step"], r["attempt"]) for r in rows}
+            self.seen.attempts_ended += [JobState.EXPIRED] * len(expired)
         return closed_steps, expired
 
     def _decide(self, closed_steps: set[tuple[int, int]], expired: set[JobKey]) -> None:
@@ -149,7 +160,8 @@ class _Pass:
 
     def _give_up(self, loaded: LoadedDefinition, row: asyncpg.Record, attempt: int | None,
                  cause: GiveUpCause) -> None:
-        self._give_ups.add(GiveUp(loaded, row["id"], row["step"], row["node"], attempt, cause))
+        self._give_ups.add(GiveUp(loaded, row["id"], row["step"], row["node"], attempt, cause,
+                                  None, row["step_started_at"], row["created_at"]))
 
     async def write(self, connection: Connection) -> None:
         self._decide(*await self._close(connection))
@@ -163,3 +175,7 @@ class _Pass:
             await sql.NOTIFY_READY.execute(connection)
         await self._give_ups.write(connection)
         await self._transitions.write(connection)
+        if self._breached:
+            await sql.NOTE_SLA_BREACHES.execute(
+                connection, now=self._now, workflow_ids=[wid for wid, _ in self._breached])
+            self.seen.sla_breaches += self._breached

@@ -17,6 +17,7 @@ from relentless.core.definition import RESERVED_LABEL
 from relentless.core.status import Status
 from relentless.engine.context import EngineContext
 from relentless.engine.failures import fail_attempts
+from relentless.engine.observations import Observations
 from relentless.engine.transitions import Edge, Transitions
 from relentless.engine.values import (
     ACCEPTED,
@@ -35,6 +36,7 @@ from relentless.store.job_ids import JobKey, parse_job_id
 from relentless.store.statements import Connection
 from relentless.vocabulary import (
     OPEN_JOB_STATES,
+    EventKind,
     JobState,
     Reason,
     TransitionKind,
@@ -52,10 +54,12 @@ class WorkerProtocol:
                     lease_ms: int) -> list[LeasedJob]:
         """Up to ``max_jobs`` ready jobs of ``operations``, oldest first, leased to ``worker``."""
         now = self._context.clock.now()
-        async with self._context.database.transaction() as connection:
+        async with self._context.transaction() as (connection, seen):
             rows = await sql.LEASE_JOBS.fetch(connection, now=now, operations=list(operations),
                                               limit=max_jobs, worker=worker, lease_ms=lease_ms)
             leased = []
+            seen.queue_waits += [max((now - row["ready_at"]).total_seconds(), 0.0)
+                                 for row in rows]
             for row in sorted(rows, key=lambda r: r["seq"]):
                 loaded = await self._context.catalog.by_id(row["definition_id"], connection)
                 node = loaded.compiled.node_index[row["node"]]
@@ -97,9 +101,10 @@ class WorkerProtocol:
         """Give live leases back: each job is ready again at once, no attempt used."""
         keys = [parse_job_id(job_id) for job_id in job_ids]
         known = [key for key in keys if key is not None]
-        async with self._context.database.transaction() as connection:
+        async with self._context.transaction() as (connection, seen):
             rows = await sql.RELEASE_JOBS.fetch(connection, known,
                                                 now=self._context.clock.now(), worker=worker)
+            seen.attempts_ended += [EventKind.RELEASED] * len(rows)
             if rows:
                 await sql.NOTIFY_READY.execute(connection)
         released = {JobKey(r["workflow_id"], r["step"], r["attempt"]) for r in rows}
@@ -110,10 +115,10 @@ class WorkerProtocol:
         now = self._context.clock.now()
         keys = [parse_job_id(completion.job_id) for completion in completions]
         known = sorted({key for key in keys if key is not None})
-        async with self._context.database.transaction() as connection:
+        async with self._context.transaction() as (connection, seen):
             rows = await sql.LOCK_JOBS_FOR_COMPLETION.fetch(connection, known)
             batch = _Batch(self._context, now, {
-                JobKey(r["workflow_id"], r["step"], r["attempt"]): r for r in rows})
+                JobKey(r["workflow_id"], r["step"], r["attempt"]): r for r in rows}, seen)
             answers = await batch.decide(connection, completions, keys, by)
             await batch.write(connection)
         return answers
@@ -123,12 +128,12 @@ class _Batch:
     """The decisions of one batch of completions, and the writes they make."""
 
     def __init__(self, context: EngineContext, now: datetime,
-                 rows: dict[JobKey, asyncpg.Record]) -> None:
+                 rows: dict[JobKey, asyncpg.Record], seen: Observations) -> None:
         self._context = context
         self._now = now
         self._rows = rows
         self._decided: dict[JobKey, str] = {}
-        self._transitions = Transitions(now)
+        self._transitions = Transitions(now, seen)
 
     async def decide(self, connection: Connection, completions: Sequence[Completion],
                      keys: list[JobKey | None], by: str | None) -> list[Answer]:
@@ -187,7 +192,8 @@ class _Batch:
         self._transitions.add(loaded, Edge(
             key.workflow, key.step, row["node"], loaded.compiled.node_names[target],
             TransitionKind.MANUAL if by is not None else TransitionKind.COMPLETED,
-            completion.label, key.attempt, by, None, _object_or_none(completion.output)))
+            completion.label, key.attempt, by, None, _object_or_none(completion.output)),
+            step_started_at=row["step_started_at"], created_at=row["created_at"])
         return ACCEPTED
 
     async def write(self, connection: Connection) -> None:

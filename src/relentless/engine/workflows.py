@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 import msgspec
 
 from relentless.engine.catalog import LoadedDefinition
 from relentless.engine.context import EngineContext
+from relentless.engine.observations import Observations
 from relentless.engine.timelines import read_timeline, transition_of
 from relentless.engine.transitions import Edge, Transitions, deadline_from
 from relentless.engine.values import (
@@ -75,10 +76,13 @@ class Workflows:
                 if request.key is not None:
                     seen_keys[request.key] = index
                 fresh.append((index, loaded))
-        async with self._context.database.transaction() as connection:
+        async with self._context.transaction() as (connection, seen):
             ids = [row["id"] for row in await sql.ALLOCATE_WORKFLOW_IDS.fetch(
                 connection, count=len(fresh))]
             created = await self._insert(connection, now, requests, fresh, ids)
+            seen.started += [loaded.name for (_, loaded), workflow_id in zip(fresh, ids,
+                                                                              strict=True)
+                             if workflow_id in created]
             for (index, loaded), workflow_id in zip(fresh, ids, strict=True):
                 if workflow_id in created:
                     answers[index] = Started(verdict=Verdict.ACCEPTED, workflow_id=workflow_id,
@@ -106,7 +110,8 @@ class Workflows:
                 id=workflow_id, definition_id=loaded.id, idempotency_key=requests[index].key,
                 node=compiled.node_names[compiled.start], context=requests[index].context or {},
                 step_deadline=deadline_from(now, step), operation=step.operation,
-                manual=step.manual, timeout_ms=step.timeout_ms))
+                manual=step.manual, timeout_ms=step.timeout_ms,
+                sla_deadline=_sla_deadline(now, loaded)))
         rows = await sql.START_WORKFLOWS.fetch(connection, new, now=now)
         if rows:
             await sql.NOTIFY_READY.execute(connection)
@@ -118,7 +123,7 @@ class Workflows:
         The audit trail records who cancelled and why (and an incident as resolved).
         """
         now = self._context.clock.now()
-        async with self._context.database.transaction() as connection:
+        async with self._context.transaction() as (connection, seen):
             row = await sql.LOCK_WORKFLOW.fetchrow(connection, id=workflow_id)
             if row is None:
                 return rejected(Reason.UNKNOWN_WORKFLOW)
@@ -128,13 +133,15 @@ class Workflows:
                 return rejected(Reason.FINISHED)
             await self._close_open_job(connection, now, row)
             await sql.CANCEL_WORKFLOW.execute(connection, now=now, id=workflow_id)
-            await self._record(connection, now, row, EventKind.CANCELLED, by, reason)
+            await self._record(connection, now, row, EventKind.CANCELLED, by, reason, seen)
+            seen.cancelled.append(
+                (await self._context.catalog.by_id(row["definition_id"], connection)).name)
         return ACCEPTED
 
     async def move(self, workflow_id: int, node: str, by: str, reason: str = "") -> Answer:
         """A person puts a running or incident workflow on any node of its version."""
         now = self._context.clock.now()
-        async with self._context.database.transaction() as connection:
+        async with self._context.transaction() as (connection, seen):
             row = await sql.LOCK_WORKFLOW.fetchrow(connection, id=workflow_id)
             if row is None:
                 return rejected(Reason.UNKNOWN_WORKFLOW)
@@ -144,10 +151,11 @@ class Workflows:
             if node not in loaded.compiled.node_index:
                 return rejected(Reason.UNKNOWN_NODE)
             await self._close_open_job(connection, now, row)
-            await self._record(connection, now, row, None, by, reason)
-            transitions = Transitions(now)
+            await self._record(connection, now, row, None, by, reason, seen)
+            transitions = Transitions(now, seen)
             transitions.add(loaded, Edge(workflow_id, row["step"], row["node"], node,
-                                         TransitionKind.MOVED, by=by, reason=reason))
+                                         TransitionKind.MOVED, by=by, reason=reason),
+                            step_started_at=row["step_started_at"], created_at=row["created_at"])
             await transitions.write(connection)
         return ACCEPTED
 
@@ -158,11 +166,13 @@ class Workflows:
 
     @staticmethod
     async def _record(connection: Connection, now: datetime, workflow: asyncpg.Record,
-                      kind: EventKind | None, by: str | None, reason: str) -> None:
+                      kind: EventKind | None, by: str | None, reason: str,
+                      seen: Observations) -> None:
         """Audit a person's action: ``kind`` (if any), and an incident resolved by it."""
         kinds = [kind] if kind is not None else []
         if workflow["status"] == WorkflowStatus.INCIDENT:
             kinds.append(EventKind.INCIDENT_RESOLVED)
+            seen.incidents_resolved += 1
         if kinds:
             await sql.RECORD_EVENTS.execute(connection, [
                 EventRow(workflow["id"], workflow["step"], None, each, by, reason or None, None)
@@ -231,6 +241,11 @@ class Workflows:
                 operation=row["operation"], ready_at=row["ready_at"],
                 labels=compiled.offered_labels(compiled.node_index[row["node"]])))
         return steps
+
+
+def _sla_deadline(now: datetime, loaded: LoadedDefinition) -> datetime | None:
+    sla_ms = loaded.compiled.definition.sla_ms
+    return None if sla_ms is None else now + timedelta(milliseconds=sla_ms)
 
 
 def _workflow(row: asyncpg.Record, history: tuple[Transition, ...],

@@ -27,6 +27,7 @@ class NewWorkflow:
     operation: str
     manual: bool
     timeout_ms: int
+    sla_deadline: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

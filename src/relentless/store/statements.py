@@ -131,6 +131,7 @@ CLOSE_JOBS = Statement("close_jobs", ("now",), ClosingJob)
 SCHEDULE_RETRIES = Statement("schedule_retries", (), RetryJob)
 MANUAL_STEPS = Statement("manual_steps", ("limit",))
 FAIL_JOBS = Statement("fail_jobs", ("now",), FailedJob)
+NOTE_SLA_BREACHES = Statement("note_sla_breaches", ("now", "workflow_ids"))
 RECORD_EVENTS = Statement("record_events", ("now",), EventRow)
 
 # -- the service ---------------------------------------------------------------------------

@@ -46,15 +46,16 @@ FROM generate_series(1, $1)
 -- nothing) and the first job of each, in one statement.
 WITH requested AS (
     SELECT * FROM unnest($2::bigint[], $3::integer[], $4::text[], $5::text[], $6::jsonb[],
-                         $7::timestamptz[], $8::text[], $9::boolean[], $10::bigint[])
+                         $7::timestamptz[], $8::text[], $9::boolean[], $10::bigint[],
+                         $11::timestamptz[])
         AS r(id, definition_id, idempotency_key, node, context, step_deadline, operation,
-             manual, timeout_ms)
+             manual, timeout_ms, sla_deadline)
 ), created AS (
     INSERT INTO relentless_workflows (id, definition_id, idempotency_key, node, step, status,
                                       context, step_started_at, step_deadline, created_at,
-                                      updated_at)
+                                      updated_at, sla_deadline)
     SELECT id, definition_id, idempotency_key, node, 1, 'running', context, $1, step_deadline,
-           $1, $1
+           $1, $1, sla_deadline
     FROM requested
     ORDER BY idempotency_key  -- concurrent batches sharing keys wait in one order
     ON CONFLICT (idempotency_key) DO NOTHING
@@ -91,6 +92,7 @@ SET state = 'leased', holder = $4, leased_at = $1,
 FROM due
 WHERE j.workflow_id = due.workflow_id AND j.step = due.step AND j.attempt = due.attempt
 RETURNING j.workflow_id, j.step, j.attempt, j.node, j.operation, j.lease_expires_at, j.seq,
+          j.ready_at,
           (SELECT w.definition_id FROM relentless_workflows w WHERE w.id = j.workflow_id)
               AS definition_id,
           (SELECT w.context FROM relentless_workflows w WHERE w.id = j.workflow_id) AS context
@@ -149,7 +151,7 @@ SELECT workflow_id, step, attempt FROM released
 -- Locks the workflows (in id order, as every writer does, so writers never
 -- deadlock) and the jobs a batch of completions names.
 SELECT j.workflow_id, j.step, j.attempt, j.node, j.manual, j.state, j.label,
-       w.definition_id, w.step AS current_step, w.status
+       w.definition_id, w.step AS current_step, w.status, w.step_started_at, w.created_at
 FROM unnest($1::bigint[], $2::integer[], $3::integer[]) AS k(workflow, step, attempt)
 JOIN relentless_jobs j
   ON j.workflow_id = k.workflow AND j.step = k.step AND j.attempt = k.attempt
@@ -210,9 +212,14 @@ WITH candidates AS (
     UNION
     SELECT workflow_id FROM relentless_jobs
     WHERE state = 'leased' AND lease_expires_at <= $1
+    UNION
+    SELECT id FROM relentless_workflows
+    WHERE status = 'running' AND sla_deadline <= $1 AND sla_breached_at IS NULL
 )
 SELECT w.id, w.definition_id, w.node, w.step, w.step_deadline <= $1 AS deadline_passed,
-       j.attempt, j.state AS job_state, j.lease_expires_at <= $1 AS lease_expired
+       j.attempt, j.state AS job_state, j.lease_expires_at <= $1 AS lease_expired,
+       coalesce(w.sla_deadline <= $1 AND w.sla_breached_at IS NULL, false) AS sla_breached,
+       w.step_started_at, w.created_at
 FROM candidates c
 JOIN relentless_workflows w ON w.id = c.id
 LEFT JOIN relentless_jobs j
@@ -260,6 +267,9 @@ SELECT workflow_id, step, attempt, 'incident_raised', $1, cause,
        CASE WHEN error IS NULL THEN NULL ELSE jsonb_build_object('error', error) END
 FROM raised
 
+-- name: note_sla_breaches
+UPDATE relentless_workflows SET sla_breached_at = $1 WHERE id = ANY($2::bigint[])
+
 -- name: fail_jobs
 -- Ends leased attempts as failed, with their error; returns those it ended (a job no
 -- longer leased was decided, expired or closed meanwhile).
@@ -279,7 +289,7 @@ FROM unnest($2::bigint[], $3::integer[], $4::integer[], $5::relentless_event_kin
     AS e(workflow_id, step, attempt, kind, by, reason, details)
 
 -- name: lock_workflow
-SELECT w.id, w.definition_id, w.node, w.step, w.status
+SELECT w.id, w.definition_id, w.node, w.step, w.status, w.step_started_at, w.created_at
 FROM relentless_workflows w WHERE w.id = $1
 FOR UPDATE
 
