@@ -24,6 +24,7 @@ from spec.model import (
     CompleteManual,
     Crash,
     Heartbeat,
+    Interrupted,
     Lease,
     Model,
     Move,
@@ -142,6 +143,14 @@ class ModelMachine(RuleBasedStateMachine):
     @rule()
     def crash(self) -> None:
         self.send(Crash())
+
+    @rule(data=st.data(), output=OUTPUTS, committed=st.booleans())
+    def crash_during_a_completion(
+        self, data: st.DataObject, output: dict[str, int] | None, committed: bool
+    ) -> None:
+        job = self.pick_job(data)
+        label = data.draw(st.sampled_from(self.labels_for(job)), label="label")
+        self.send(Interrupted(Complete(job, label, output), committed))
 
 
 TestRandomRequestsKeepEveryGuarantee = ModelMachine.TestCase
