@@ -41,6 +41,12 @@ class Config:
     max_batch: int = 1_000
     sweeper_interval_seconds: float = 1.0
     pool_size: int = 10
+    metrics_public: bool = False
+    """Serve /metrics without a token (inside a trusted network), else admin tokens only."""
+    metrics_cache_seconds: float = 5.0
+    """How long the gauges read from PostgreSQL are reused between scrapes."""
+    sla_at_risk_share: float = 0.8
+    """A running workflow past this share of its SLA is 'at risk'."""
 
     @property
     def host(self) -> str:
@@ -105,6 +111,7 @@ def _build(settings: dict[str, Any]) -> Config:
             raise ConfigError(f"{name} must be a positive whole number, not {settings[name]!r}")
     if settings.get("max_batch", 1) > MAX_BATCH:
         raise ConfigError(f"max_batch is at most {MAX_BATCH}, the protocol's limit")
+    _check_observability(settings)
     interval = settings.get("sweeper_interval_seconds", 1.0)
     if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
         raise ConfigError(f"sweeper_interval_seconds must be a positive number, not {interval!r}")
@@ -112,3 +119,15 @@ def _build(settings: dict[str, Any]) -> Config:
             "worker_token"):
         raise ConfigError("admin_token and worker_token must differ")
     return Config(**settings)
+
+
+def _check_observability(settings: dict[str, Any]) -> None:
+    share = settings.get("sla_at_risk_share", 0.8)
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share < 1:
+        raise ConfigError(f"sla_at_risk_share must be a number between 0 and 1, not {share!r}")
+    cache = settings.get("metrics_cache_seconds", 5.0)
+    if isinstance(cache, bool) or not isinstance(cache, int | float) or cache < 0:
+        raise ConfigError(f"metrics_cache_seconds must be 0 or more, not {cache!r}")
+    if not isinstance(settings.get("metrics_public", False), bool):
+        raise ConfigError(f"metrics_public must be true or false, not "
+                          f"{settings['metrics_public']!r}")

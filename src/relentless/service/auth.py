@@ -14,6 +14,7 @@ from relentless.service.errors import ApiError, Handler
 class Scope(StrEnum):
     WORKER = "worker"
     ADMIN = "admin"
+    METRICS = "metrics"
 
 
 class Tokens:

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from relentless.config import Config
 from relentless.engine.engine import Engine
+from relentless.service.metrics import NodeMetrics
 from relentless.service.waker import Waker
 from relentless.store.store import Store
 
@@ -13,3 +14,4 @@ CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
 ENGINE = web.AppKey("engine", Engine)
 WAKER = web.AppKey("waker", Waker)
+METRICS = web.AppKey("metrics", NodeMetrics)

@@ -33,6 +33,12 @@ def document(routes: tuple[Route, ...]) -> dict[str, Any]:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, parameters)
     paths["/healthz"] = {"get": _public("Liveness: the process answers")}
     paths["/readyz"] = {"get": _public("Readiness: the database answers")}
+    if any(route.role == "api" for route in routes):
+        paths["/metrics"] = {"get": {
+            "summary": "Prometheus metrics (a token with the metrics scope, unless "
+                       "metrics_public)", "security": [{"bearer": []}, {}],
+            "responses": {"200": {"description": "The Prometheus text format", "content": {
+                "text/plain": {"schema": {"type": "string"}}}}}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Relentless", "version": __version__},

@@ -396,3 +396,25 @@ SELECT clock_timestamp() AS now
 -- Wakes long-polling leasers on every node. At most one per transaction: a NOTIFY
 -- per job would serialise commits on the notification queue's lock.
 SELECT pg_notify('relentless_ready', '')
+
+-- name: ready_jobs_by_operation
+-- The metrics' queue gauges: read from the partial index of ready jobs, so as small as
+-- the queue whatever is stored. Retries still waiting out their backoff do not count.
+SELECT operation, count(*) AS ready, min(ready_at) AS oldest
+FROM relentless_jobs
+WHERE state = 'ready' AND NOT manual AND ready_at <= $1
+GROUP BY operation
+
+-- name: active_workflows
+-- Running and incident workflows by definition, status and cause (the partial index of
+-- active workflows: finished ones are not read), with those past their step deadline
+-- and their SLA, and those past ``$2`` of their SLA.
+SELECT d.name AS definition, w.status, w.incident, count(*) AS workflows,
+       count(*) FILTER (WHERE w.step_deadline <= $1) AS past_deadline,
+       count(*) FILTER (WHERE w.sla_deadline <= $1) AS past_sla,
+       count(*) FILTER (WHERE w.sla_deadline > $1
+                        AND w.created_at + (w.sla_deadline - w.created_at) * $2 <= $1)
+           AS at_risk
+FROM relentless_workflows w JOIN relentless_definitions d ON d.id = w.definition_id
+WHERE w.status IN ('running', 'incident')
+GROUP BY d.name, w.status, w.incident
