@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,8 @@ from relentless.core.reader import load_definition
 from relentless.core.render import render
 from relentless.errors import DefinitionInvalid, Problem, RelentlessError
 from relentless.exit_codes import ExitCode, exit_code_of
+from relentless.logs import LEVELS
+from relentless.logs import configure as configure_logs
 from relentless.operator_cli import DEFAULT_URL
 from relentless.operator_cli import register as register_operator_commands
 from relentless.simulation.commands import register as register_simulation_commands
@@ -61,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, help="where the embedded server keeps its data")
     serve.add_argument("--listen", metavar="HOST:PORT", help="address to serve on")
     serve.add_argument("--roles", help="comma-separated: gateway,api,sweeper (default: all)")
+    serve.add_argument("--log-level", default="info", choices=LEVELS, help="the least to log")
+    serve.add_argument("--log-format", default="text", choices=("text", "json"),
+                       help="text for people, json for one JSON object per line")
+    serve.add_argument("--access-log", action="store_true",
+                       help="log one line per HTTP request (off by default)")
     serve.set_defaults(run=_serve)
 
     register_operator_commands(commands)
@@ -172,8 +180,12 @@ def _serve(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         config = config.with_tokens()
         out.write(f"no tokens configured; for this run only:\n"
                   f"  admin token:  {config.admin_token}\n  worker token: {config.worker_token}\n")
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from relentless.store.embedded import default_data_dir  # noqa: PLC0415
+
+    configure_logs(arguments.log_level, arguments.log_format,
+                   node=f"{socket.gethostname()}:{config.port}", roles=config.roles,
+                   embedded_log=None if config.dsn else
+                   (config.data_dir or default_data_dir()).parent / "embedded-postgres.log")
 
     def serving(_: str) -> None:  # called once the store is open and the port bound
         out.write(f"relentless serving {','.join(config.roles)} on http://{config.listen}\n")
@@ -182,7 +194,9 @@ def _serve(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # A client gone mid-request cancels its handler: a long-poll must not lease
     # jobs for a worker that stopped listening (each would cost an attempt).
     web.run_app(create_app(config), host=config.host, port=config.port, print=serving,
-                handler_cancellation=True)
+                handler_cancellation=True,
+                access_log=logging.getLogger("aiohttp.access") if arguments.access_log
+                else None)
     return ExitCode.OK
 
 

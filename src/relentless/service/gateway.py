@@ -12,7 +12,7 @@ from relentless import protocol
 from relentless.engine.values import Answer, Completion, Failure
 from relentless.service.bodies import answer, limit_batch, read
 from relentless.service.items import Refusal, decode_each, job_id_of, judge_each
-from relentless.service.keys import ENGINE, WAKER
+from relentless.service.keys import ENGINE, METRICS, WAKER
 from relentless.vocabulary import Reason, Verdict
 
 
@@ -35,6 +35,7 @@ async def lease(request: web.Request) -> web.Response:
                                    _milliseconds(body.lease_seconds))
         remaining = deadline - loop.time()
         if jobs or remaining <= 0:
+            request.app[METRICS].lease_wait.observe(loop.time() + body.wait_seconds - deadline)
             return answer(protocol.LeaseResponse(jobs=jobs,
                                                  now=request.app[ENGINE].clock.now()))
         await waker.wait(generation, remaining)
@@ -50,6 +51,9 @@ async def complete(request: web.Request) -> web.Response:
         decoded, lambda items: request.app[ENGINE].workers.complete(
             [Completion(item.job_id, item.label, item.output) for item in items]),
         _result, _refused)
+    verdicts = request.app[METRICS].completions
+    for result in results:
+        verdicts.labels(result.verdict).inc()
     return answer(protocol.CompleteResponse(results=results))
 
 
