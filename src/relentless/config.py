@@ -41,6 +41,8 @@ class Config:
     max_batch: int = 1_000
     sweeper_interval_seconds: float = 1.0
     pool_size: int = 10
+    metrics_enabled: bool = True
+    """Count and serve metrics; off, the engine tells nobody and /metrics is absent."""
     metrics_public: bool = False
     """Serve /metrics without a token (inside a trusted network), else admin tokens only."""
     metrics_cache_seconds: float = 5.0
@@ -128,6 +130,6 @@ def _check_observability(settings: dict[str, Any]) -> None:
     cache = settings.get("metrics_cache_seconds", 5.0)
     if isinstance(cache, bool) or not isinstance(cache, int | float) or cache < 0:
         raise ConfigError(f"metrics_cache_seconds must be 0 or more, not {cache!r}")
-    if not isinstance(settings.get("metrics_public", False), bool):
-        raise ConfigError(f"metrics_public must be true or false, not "
-                          f"{settings['metrics_public']!r}")
+    for name in ("metrics_enabled", "metrics_public"):
+        if not isinstance(settings.get(name, False), bool):
+            raise ConfigError(f"{name} must be true or false, not {settings[name]!r}")

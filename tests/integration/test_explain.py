@@ -33,7 +33,8 @@ STORED = 100_000
 LIVE = 300
 LEASED = 100
 WORKER = "explain-worker"
-HOT_TABLES = frozenset({"relentless_jobs", "relentless_workflows", "relentless_history"})
+HOT_TABLES = frozenset({"relentless_jobs", "relentless_workflows", "relentless_history",
+                        "relentless_events"})
 INDEX_SCANS = frozenset({"Index Scan", "Index Only Scan", "Bitmap Index Scan"})
 
 
@@ -149,6 +150,12 @@ ARGUMENTS: dict[str, Callable[[Stored], tuple[Any, ...]]] = {
     "lock_workflow": lambda s: (s.running_id,),
     "close_steps": lambda s: (s.now, [s.running_id], [1]),
     "cancel_workflow": lambda s: (s.now, s.running_id),
+    "latest_attempt": lambda s: (s.finished_id, 1),
+    "timeline_attempts": lambda s: (s.finished_id, 0, 100),
+    "timeline_transitions": lambda s: (s.finished_id, 0, 100),
+    "timeline_events": lambda s: (s.finished_id, 0, 100),
+    "ready_jobs_by_operation": lambda s: (s.now,),
+    "active_workflows": lambda s: (s.now, 0.8),
     "list_workflows": lambda s: (FIRST_PAGE, 50),
     "list_workflows_by_status": lambda s: ("running", FIRST_PAGE, 50),
     "list_workflows_by_definition": lambda s: (fixtures.DEFINITION, FIRST_PAGE, 50),

@@ -37,6 +37,34 @@ def _value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
+EXPECTED: list[tuple[str, dict[str, str], float]] = [
+    ("relentless_up", {}, 1),
+    ("relentless_steps_completed_total",
+     {"definition": "metered", "operation": "work", "label": "ok", "kind": "completed"}, 1),
+    ("relentless_workflows_started_total", {"definition": "metered"}, 3),
+    ("relentless_workflows_ended_total", {"definition": "metered", "outcome": "done"}, 1),
+    ("relentless_completions_total", {"verdict": "accepted"}, 1),
+    ("relentless_completions_total", {"verdict": "rejected"}, 1),
+    ("relentless_attempts_ended_total", {"how": "failed"}, 1),
+    ("relentless_attempts_ended_total", {"how": "expired"}, 1),
+    ("relentless_incidents_raised_total", {"definition": "metered", "cause": "failed"}, 1),
+    ("relentless_sla_breached_total", {"definition": "metered"}, 1),
+    ("relentless_queue_wait_seconds_count", {}, 3),
+    ("relentless_step_duration_seconds_count", {"definition": "metered"}, 1),
+    ("relentless_workflow_duration_seconds_count", {"definition": "metered", "outcome": "done"}, 1),
+    ("relentless_http_requests_total",
+     {"route": "/v1/jobs/fail", "method": "POST", "status": "200"}, 1),
+    ("relentless_workflows", {"definition": "metered", "status": "running"}, 1),
+    ("relentless_workflows", {"definition": "metered", "status": "incident"}, 1),
+    ("relentless_incidents", {"definition": "metered", "cause": "failed"}, 1),
+    ("relentless_ready_jobs", {"operation": "work"}, 1),
+    ("relentless_workflows_past_sla", {"definition": "metered"}, 1),
+    ("relentless_listen_connected", {}, 1),
+]
+"""What the scripted run did: three starts, one completion (one rejected), one
+non-retryable failure (an incident), one expired lease, one SLA breach."""
+
+
 @pytest.fixture
 def metered(database_dsn: str, run: Any) -> Iterator[tuple[str, TestServer]]:
     server = TestServer(create_app(config_for(database_dsn, metrics_cache_seconds=0)),
@@ -98,30 +126,8 @@ def test_metrics_count_what_a_scripted_run_did(metered: tuple[str, TestServer],
     refused, text, worker_status, _ = run(scenario())
     assert (refused, worker_status) == (401, 403), "metrics need the metrics scope"
     samples = _samples(text)
-    assert _value(samples, "relentless_up") == 1
-    assert _value(samples, "relentless_steps_completed_total", definition="metered",
-                  operation="work", label="ok", kind="completed") == 1
-    assert _value(samples, "relentless_workflows_started_total", definition="metered") == 3
-    assert _value(samples, "relentless_workflows_ended_total", definition="metered",
-                  outcome="done") == 1
-    assert _value(samples, "relentless_completions_total", verdict="accepted") == 1
-    assert _value(samples, "relentless_completions_total", verdict="rejected") == 1
-    assert _value(samples, "relentless_attempts_ended_total", how="failed") == 1
-    assert _value(samples, "relentless_attempts_ended_total", how="expired") == 1
-    assert _value(samples, "relentless_incidents_raised_total", definition="metered",
-                  cause="failed") == 1
-    assert _value(samples, "relentless_sla_breached_total", definition="metered") == 1
-    assert _value(samples, "relentless_queue_wait_seconds_count") == 3
-    assert _value(samples, "relentless_step_duration_seconds_count", definition="metered") == 1
-    assert _value(samples, "relentless_workflow_duration_seconds_count", definition="metered",
-                  outcome="done") == 1
-    assert _value(samples, "relentless_http_requests_total", route="/v1/jobs/fail",
-                  method="POST", status="200") == 1
-    assert _value(samples, "relentless_workflows", definition="metered", status="running") == 1
-    assert _value(samples, "relentless_workflows", definition="metered", status="incident") == 1
-    assert _value(samples, "relentless_incidents", definition="metered", cause="failed") == 1
-    assert _value(samples, "relentless_ready_jobs", operation="work") == 1
-    assert _value(samples, "relentless_workflows_past_sla", definition="metered") == 1
-    assert _value(samples, "relentless_listen_connected") == 1
+    wrong = [(name, labels, _value(samples, name, **labels), value)
+             for name, labels, value in EXPECTED if _value(samples, name, **labels) != value]
+    assert wrong == []
     assert not [name for name, labels in samples if any(
         key in ("workflow_id", "job_id") for key, _ in labels)], "no ids in labels"

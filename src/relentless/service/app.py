@@ -13,6 +13,7 @@ from relentless import protocol
 from relentless.config import Config
 from relentless.engine.clock import DatabaseClock
 from relentless.engine.engine import Engine
+from relentless.engine.observations import ignore
 from relentless.service.auth import Scope, Tokens, auth_middleware
 from relentless.service.bodies import answer
 from relentless.service.errors import error_middleware, error_response
@@ -43,11 +44,13 @@ def create_app(config: Config, *, temporary_database: bool = False) -> web.Appli
     tokens = Tokens(config.admin_token, config.worker_token)
     routes = tuple(route for route in ROUTES if route.role in config.roles)
     needs = {route.name: route.scope for route in routes if route.scope is not None}
-    if "api" in config.roles and not config.metrics_public:
+    metered = config.metrics_enabled and "api" in config.roles
+    if metered and not config.metrics_public:
         needs["metrics"] = Scope.METRICS
     app = web.Application(
         client_max_size=config.max_body_bytes,
-        middlewares=[request_metrics, error_middleware, auth_middleware(tokens, needs)])
+        middlewares=[*([request_metrics] if config.metrics_enabled else []), error_middleware,
+                     auth_middleware(tokens, needs)])
     app[CONFIG] = config
     app[METRICS] = NodeMetrics()
     install(app, app[METRICS])
@@ -59,7 +62,7 @@ def create_app(config: Config, *, temporary_database: bool = False) -> web.Appli
     app.router.add_get("/openapi.json", openapi, name="openapi")
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/readyz", readyz, name="readyz")
-    if "api" in config.roles:
+    if metered:
         app.router.add_get("/metrics", metrics, name="metrics")
     app.cleanup_ctx.append(_store)
     if "sweeper" in config.roles:
@@ -98,7 +101,8 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
         raise
     store.listener.subscribe(app[WAKER].wake)
     app[STORE] = store
-    app[ENGINE] = Engine(store.database, clock, app[METRICS].observe)
+    app[ENGINE] = Engine(store.database, clock,
+                         app[METRICS].observe if config.metrics_enabled else ignore)
     keeping_time = asyncio.create_task(_every(
         CLOCK_SYNC_SECONDS, lambda: clock.synchronise(store.database_time),
         "reading PostgreSQL's clock"))
