@@ -27,7 +27,7 @@ from bench.e2e import compare, database, machine, report, sweep
 from bench.e2e.compare import Announce
 from bench.e2e.profile import Profiler, summarise
 from bench.e2e.runs import run
-from bench.e2e.trial import SYSTEMS, Trial
+from bench.e2e.trial import SYSTEMS, VARIANTS, Trial
 
 THROUGHPUT_TARGET = 5_000
 RATIO_TARGET = 3.0
@@ -97,9 +97,9 @@ def _systems(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> 
     if not arguments.compare:
         return [] if arguments.sweep else ["relentless"]
     chosen = [name.strip() for name in arguments.systems.split(",") if name.strip()]
-    unknown = sorted(set(chosen) - set(SYSTEMS))
+    unknown = sorted(set(chosen) - set(SYSTEMS) - set(VARIANTS))
     if unknown:
-        parser.error(f"unknown systems {unknown}; choose from {list(SYSTEMS)}")
+        parser.error(f"unknown systems {unknown}; choose from {[*SYSTEMS, *VARIANTS]}")
     return chosen
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, replace
 
 SYSTEMS = ("relentless", "pgqueuer", "procrastinate", "dbos")
 """Every system the harness runs, in the order rounds visit them."""
+VARIANTS = ("relentless_nometrics",)
+"""Systems run only when asked for by name: Relentless with metrics off."""
 
 
 @dataclass(frozen=True, slots=True)

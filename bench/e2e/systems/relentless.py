@@ -55,13 +55,19 @@ def worker_settings(trial: Trial) -> dict[str, Any]:
 
 
 class Relentless:
-    name = "relentless"
+    """``relentless serve``; ``metrics=False`` serves with metrics off, to measure what
+    counting costs (``--systems relentless,relentless_nometrics``)."""
+
+    def __init__(self, name: str = "relentless", *, metrics: bool = True) -> None:
+        self.name = name
+        self._metrics = metrics
 
     def settings(self, trial: Trial) -> dict[str, Any]:
         per_process = max(trial.pollers, trial.workers) / trial.workers
         return {
             "server": f"relentless serve (all roles, one process, aiohttp), pool_size "
-                      f"{POOL_SIZE}, sweeper every 1 s",
+                      f"{POOL_SIZE}, sweeper every 1 s, metrics "
+                      f"{'on' if self._metrics else 'off'}",
             "processes": f"{trial.workers} processes x {per_process:g} SDK workers",
             "worker_sdk": worker_settings(trial),
             "workload": f"linear definition of {trial.steps} steps, no-op handlers",
@@ -79,11 +85,15 @@ class Relentless:
         url = f"http://127.0.0.1:{_free_port()}"
         environment = {**os.environ, "RELENTLESS_ADMIN_TOKEN": admin,
                        "RELENTLESS_WORKER_TOKEN": worker}
-        with tempfile.NamedTemporaryFile(prefix="relentless-e2e-server-", suffix=".log") as log:
+        with tempfile.NamedTemporaryFile(prefix="relentless-e2e-server-", suffix=".log") as log, \
+                tempfile.NamedTemporaryFile("w", suffix=".toml") as config:
+            config.write(f"metrics_enabled = {str(self._metrics).lower()}\n")
+            config.flush()
             process = subprocess.Popen(
                 [sys.executable, "-c", "import sys; from relentless.cli import main; "
                                        "sys.exit(main(sys.argv[1:]))",
-                 "serve", "--dsn", dsn, "--listen", url.removeprefix("http://")],
+                 "serve", "--dsn", dsn, "--listen", url.removeprefix("http://"),
+                 "--config", config.name],
                 stdout=log, stderr=subprocess.STDOUT, env=environment)
             try:
                 await _until_ready(url, process, Path(log.name))
