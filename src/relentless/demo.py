@@ -263,7 +263,7 @@ class _Demo:
     def _summarise(self, ended: list[_Ended], took: float, worker: Worker,
                    end: DemoEnd) -> None:
         console = self._console
-        finished = sum(1 for e in ended if e.outcome != "running")
+        finished = sum(1 for e in ended if e.outcome != WorkflowStatus.RUNNING)
         console.print()
         verb = {DemoEnd.FINISHED: "ended", DemoEnd.UNFINISHED: "ended before the timeout",
                 DemoEnd.INTERRUPTED: "ended before the demo was interrupted"}[end]
@@ -312,7 +312,7 @@ def _outcome_table(ended: list[_Ended]) -> Table:
         by_outcome.setdefault(item.outcome, []).append(item.seconds)
     for outcome, seconds in sorted(by_outcome.items(), key=lambda pair: -len(pair[1])):
         seconds.sort()
-        times = (["-"] * 3 if outcome == "running" else  # not ended: no time to show
+        times = (["-"] * 3 if outcome == WorkflowStatus.RUNNING else  # not ended: no times
                  [f"{_quantile(seconds, q):.2f}s" for q in (0.5, 0.95, 1.0)])
         table.add_row(outcome, str(len(seconds)), f"{len(seconds) / len(ended):.1%}", *times)
     return table

@@ -19,6 +19,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from relentless.engine.observations import Observations
+from relentless.vocabulary import WorkflowStatus
 
 log = logging.getLogger("relentless.metrics")
 
@@ -89,7 +90,8 @@ class NodeMetrics:
         _count(self.attempts_ended, ((how,) for how in seen.attempts_ended))
         _count(self.give_ups, ((label,) for label in seen.give_ups))
         _count(self.started, ((definition,) for definition in seen.started))
-        _count(self.ended, ((definition, "cancelled") for definition in seen.cancelled))
+        _count(self.ended, ((definition, WorkflowStatus.CANCELLED)
+                            for definition in seen.cancelled))
         observe = self.queue_wait.observe
         for wait in seen.queue_waits:
             observe(wait)

@@ -13,6 +13,7 @@ from relentless.service.keys import CONFIG, ENGINE, METRICS, STORE
 from relentless.service.metrics import ClusterGauges, NodeMetrics, route_of, text_of
 from relentless.store import statements as sql
 from relentless.store.store import Store
+from relentless.vocabulary import WorkflowStatus
 
 CLUSTER = web.AppKey("cluster_gauges", ClusterGauges)
 
@@ -81,7 +82,7 @@ async def read_cluster(store: Store, now: datetime, at_risk_share: float) -> Gau
         per_definition = totals.setdefault((definition,), {
             "past_deadline": 0, "past_sla": 0, "at_risk": 0})
         for field in ("past_deadline", "past_sla", "at_risk"):
-            per_definition[field] += row[field] if row["status"] == "running" else 0
+            per_definition[field] += row[field] if row["status"] == WorkflowStatus.RUNNING else 0
     for key, counts in totals.items():
         if len(key) == 2:
             values["relentless_workflows"].append((key, counts["workflows"]))
