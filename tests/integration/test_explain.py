@@ -242,3 +242,44 @@ def test_the_stored_history_is_what_the_plans_were_made_against(stored: Stored,
     row = run(counts())
     assert (row["finished"], row["live"], row["leased"]) == (STORED, LIVE, LEASED)
     assert row["history"] == STORED * fixtures.STEPS + LEASED
+
+
+BACKLOG = 20_000
+
+
+def _rows_read(plan: dict[str, Any]) -> int:
+    """Rows every scan of relentless_jobs looked at: returned plus filtered out."""
+    return sum(node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
+               + node.get("Rows Removed by Filter", 0)
+               for node in _nodes(plan) if node.get("Relation Name") == "relentless_jobs")
+
+
+def test_a_backlog_of_an_operation_nobody_serves_is_not_read_by_leases(
+        stored: Stored, run: Any) -> None:
+    """20,000 ready jobs of an unserved operation, older than any other: a lease of the
+    others reads none of them."""
+    async def explained() -> dict[str, Any]:
+        async with stored.engine.database.pool.acquire() as connection, \
+                connection.transaction():
+            await connection.execute(
+                "INSERT INTO relentless_jobs (workflow_id, step, attempt, node, operation,"
+                " manual, timeout_ms, state, ready_at)"
+                " SELECT 900000000 + n, 1, 1, 's1', 'nobody_serves', false, 30000, 'ready', $1"
+                " FROM generate_series(1, $2) AS n", stored.now - timedelta(hours=1), BACKLOG)
+            await connection.execute("ANALYZE relentless_jobs")
+            explained = await connection.fetchval(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) {query('lease_jobs')}",
+                stored.now, fixtures.operations(), 100, WORKER, 30_000)
+            raise _Rollback(explained)
+
+    try:
+        run(explained())
+    except _Rollback as rollback:
+        plan = _root(rollback.plan)
+    assert _rows_read(plan) < 2 * LIVE, f"the lease read {_rows_read(plan)} job rows"
+
+
+class _Rollback(Exception):
+    def __init__(self, plan: Any) -> None:
+        super().__init__("rolled back")
+        self.plan = plan

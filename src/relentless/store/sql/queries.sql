@@ -77,7 +77,10 @@ WHERE w.idempotency_key = ANY($1::text[])
 -- name: lease_jobs
 -- Oldest ready job first (ties: creation order), skipping rows another leaser
 -- holds, so concurrent leasers never wait on each other or take the same job.
--- A lease runs lease_ms, capped by the attempt's timeout counted from now.
+-- The index by operation means only the requested operations' ready jobs are read;
+-- rows are locked one by one in that order until the limit is reached, so nothing is
+-- locked that is not taken. A lease runs lease_ms, capped by the attempt's timeout
+-- counted from now.
 WITH due AS (
     SELECT workflow_id, step, attempt
     FROM relentless_jobs
