@@ -54,10 +54,11 @@ class Listener:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._keeper
             self._keeper = None
-        if self._connection is not None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.remove_termination_listener(self._terminated)
             with contextlib.suppress(Exception):
-                await self._connection.close()
-            self._connection = None
+                await connection.close()
 
     async def _keep(self, dsn: str) -> None:
         """Whenever the connection is lost, open it again (with backoff) and wake all."""
