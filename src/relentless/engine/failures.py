@@ -15,7 +15,13 @@ from datetime import datetime
 import asyncpg
 
 from relentless.engine.context import EngineContext
-from relentless.engine.give_ups import GiveUp, GiveUps, has_attempts_left, retry_of
+from relentless.engine.give_ups import (
+    GiveUp,
+    GiveUps,
+    has_attempts_left,
+    retries_payload,
+    retry_of,
+)
 from relentless.engine.observations import Observations
 from relentless.engine.transitions import Transitions
 from relentless.engine.values import ACCEPTED, STALE, Answer, Failure, rejected
@@ -90,6 +96,6 @@ class _Failures:
         give_ups.decide(transitions)
         if retries:
             await sql.SCHEDULE_RETRIES.execute(connection, retries)
-            await sql.NOTIFY_READY.execute(connection)
+            await sql.NOTIFY_READY.execute(connection, payload=retries_payload(retries, self._now))
         await give_ups.write(connection)
         await transitions.write(connection)

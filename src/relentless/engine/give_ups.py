@@ -10,6 +10,7 @@ and failed attempts share these rules, so they cannot drift apart.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +23,7 @@ from relentless.engine.observations import IncidentRaised, Observations
 from relentless.engine.transitions import Edge, Transitions
 from relentless.store import statements as sql
 from relentless.store.job_ids import JobKey
+from relentless.store.listener import ready_payload
 from relentless.store.rows import IncidentRow, RetryJob
 from relentless.store.statements import Connection
 from relentless.vocabulary import GiveUpCause, TransitionKind
@@ -49,6 +51,14 @@ def retry_of(loaded: LoadedDefinition, node: str, job: JobKey, now: datetime) ->
                     operation=step.operation, manual=step.manual, timeout_ms=step.timeout_ms,
                     ready_at=now + timedelta(milliseconds=retry_delay_ms(loaded, node,
                                                                          job.attempt)))
+
+
+def retries_payload(retries: Iterable[RetryJob], now: datetime) -> str:
+    """The NOTIFY of scheduled retries: each operation with the delay until it is ready,
+    so that waiters wake when the backoff ends, not a poll later."""
+    return ready_payload((), [
+        (retry.operation, max(int((retry.ready_at - now).total_seconds() * 1000), 0))
+        for retry in retries if not retry.manual])
 
 
 def has_attempts_left(loaded: LoadedDefinition, node: str, attempt: int) -> bool:

@@ -14,7 +14,13 @@ import asyncpg
 
 from relentless.engine.catalog import LoadedDefinition
 from relentless.engine.context import EngineContext
-from relentless.engine.give_ups import GiveUp, GiveUps, has_attempts_left, retry_of
+from relentless.engine.give_ups import (
+    GiveUp,
+    GiveUps,
+    has_attempts_left,
+    retries_payload,
+    retry_of,
+)
 from relentless.engine.observations import IncidentRaised, Observations
 from relentless.engine.transitions import Transitions
 from relentless.engine.values import Swept
@@ -172,7 +178,8 @@ class _Pass:
             self.events.append(Swept(give_up.workflow_id, job, outcome, give_up.cause))
         if self._retries:
             await sql.SCHEDULE_RETRIES.execute(connection, self._retries)
-            await sql.NOTIFY_READY.execute(connection)
+            await sql.NOTIFY_READY.execute(connection,
+                                           payload=retries_payload(self._retries, self._now))
         await self._give_ups.write(connection)
         await self._transitions.write(connection)
         if self._breached:

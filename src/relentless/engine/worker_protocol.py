@@ -33,6 +33,7 @@ from relentless.engine.values import (
 )
 from relentless.store import statements as sql
 from relentless.store.job_ids import JobKey, parse_job_id
+from relentless.store.listener import ready_payload
 from relentless.store.statements import Connection
 from relentless.vocabulary import (
     OPEN_JOB_STATES,
@@ -106,7 +107,8 @@ class WorkerProtocol:
                                                 now=self._context.clock.now(), worker=worker)
             seen.attempts_ended += [EventKind.RELEASED] * len(rows)
             if rows:
-                await sql.NOTIFY_READY.execute(connection)
+                await sql.NOTIFY_READY.execute(
+                    connection, payload=ready_payload(row["operation"] for row in rows))
         released = {JobKey(r["workflow_id"], r["step"], r["attempt"]) for r in rows}
         return [Released(job_id=job_id, released=key in released)
                 for job_id, key in zip(job_ids, keys, strict=True)]

@@ -29,6 +29,7 @@ from relentless.engine.values import (
 from relentless.protocol import AttemptView, Timeline
 from relentless.store import statements as sql
 from relentless.store.job_ids import JobKey
+from relentless.store.listener import ready_payload
 from relentless.store.rows import ClosingStep, EventRow, NewWorkflow
 from relentless.store.statements import Connection
 from relentless.vocabulary import (
@@ -114,7 +115,10 @@ class Workflows:
                 sla_deadline=_sla_deadline(now, loaded)))
         rows = await sql.START_WORKFLOWS.fetch(connection, new, now=now)
         if rows:
-            await sql.NOTIFY_READY.execute(connection)
+            created = {row["id"] for row in rows}
+            await sql.NOTIFY_READY.execute(connection, payload=ready_payload(
+                workflow.operation for workflow in new
+                if workflow.id in created and not workflow.manual))
         return {row["id"] for row in rows}
 
     async def cancel(self, workflow_id: int, by: str | None = None, reason: str = "") -> Answer:

@@ -99,7 +99,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     except BaseException:
         await store.close()
         raise
-    store.listener.subscribe(app[WAKER].wake)
+    store.listener.subscribe(app[WAKER].notified)
     app[STORE] = store
     app[ENGINE] = Engine(store.database, clock,
                          app[METRICS].observe if config.metrics_enabled else ignore)

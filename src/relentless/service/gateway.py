@@ -30,15 +30,20 @@ async def lease(request: web.Request) -> web.Response:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + body.wait_seconds
     while True:
-        generation = waker.generation()
-        jobs = await workers.lease(body.worker, body.operations, body.max_jobs,
-                                   _milliseconds(body.lease_seconds))
-        remaining = deadline - loop.time()
-        if jobs or remaining <= 0:
-            request.app[METRICS].lease_wait.observe(loop.time() + body.wait_seconds - deadline)
-            return answer(protocol.LeaseResponse(jobs=jobs,
-                                                 now=request.app[ENGINE].clock.now()))
-        await waker.wait(generation, remaining)
+        waiter = waker.waiter(body.operations)  # before looking: no wake-up is lost
+        try:
+            jobs = await workers.lease(body.worker, body.operations, body.max_jobs,
+                                       _milliseconds(body.lease_seconds))
+            remaining = deadline - loop.time()
+            if jobs or remaining <= 0:
+                break
+            await waiter.wait(remaining)
+        finally:
+            waker.leave(waiter)
+    if len(jobs) == body.max_jobs:  # a full batch: more may be ready, pass the baton
+        waker.wake({job.operation for job in jobs})
+    request.app[METRICS].lease_wait.observe(loop.time() + body.wait_seconds - deadline)
+    return answer(protocol.LeaseResponse(jobs=jobs, now=request.app[ENGINE].clock.now()))
 
 
 async def complete(request: web.Request) -> web.Response:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import asyncpg
@@ -19,16 +19,29 @@ import asyncpg
 log = logging.getLogger(__name__)
 
 READY_CHANNEL = "relentless_ready"
-"""Notified (once per transaction) when jobs became ready; see queries.sql."""
+"""Notified (once per transaction) when jobs became ready; see queries.sql and
+``ready_payload`` for what the payload says."""
+MAX_PAYLOAD = 7_900
+"""PostgreSQL refuses payloads of 8,000 bytes or more."""
 RETRY_INITIAL_SECONDS = 0.1
 RETRY_MAX_SECONDS = 5.0
 
 
+def ready_payload(ready_now: Iterable[str],
+                  ready_later: Iterable[tuple[str, int]] = ()) -> str:
+    """What a NOTIFY says: the operations whose jobs are ready now (``a,b``) and those
+    ready after a delay in milliseconds (``c+1500``); empty (wake everyone) if too long."""
+    items = sorted(set(ready_now)) + [f"{op}+{ms}" for op, ms in sorted(set(ready_later))]
+    payload = ",".join(items)
+    return payload if len(payload.encode()) <= MAX_PAYLOAD else ""
+
+
 class Listener:
-    """Calls every subscriber when ``READY_CHANNEL`` is notified, and on reconnecting."""
+    """Calls every subscriber with the payload when ``READY_CHANNEL`` is notified, and
+    with an empty payload (anything may be ready) on reconnecting."""
 
     def __init__(self) -> None:
-        self._subscribers: list[Callable[[], None]] = []
+        self._subscribers: list[Callable[[str], None]] = []
         self._connection: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
         self._keeper: asyncio.Task[None] | None = None
@@ -39,7 +52,7 @@ class Listener:
     def listening(self) -> bool:
         return self._connection is not None and not self._connection.is_closed()
 
-    def subscribe(self, callback: Callable[[], None]) -> None:
+    def subscribe(self, callback: Callable[[str], None]) -> None:
         self._subscribers.append(callback)
 
     async def start(self, dsn: str) -> None:
@@ -70,7 +83,7 @@ class Listener:
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
             self.reconnects += 1
             log.info("LISTEN connection back; waking every long-poll")
-            self._notified()
+            self._tell("")
 
     async def _connect(self, dsn: str) -> bool:
         self._lost.clear()
@@ -92,6 +105,9 @@ class Listener:
         self._connection = None
         self._lost.set()
 
-    def _notified(self, *_: Any) -> None:
+    def _notified(self, _connection: Any, _pid: int, _channel: str, payload: object) -> None:
+        self._tell(payload if isinstance(payload, str) else "")
+
+    def _tell(self, payload: str) -> None:
         for callback in self._subscribers:
-            callback()
+            callback(payload)

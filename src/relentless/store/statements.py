@@ -141,7 +141,7 @@ ACTIVE_WORKFLOWS = Statement("active_workflows", ("now", "at_risk_share"))
 # -- the service ---------------------------------------------------------------------------
 PING = Statement("ping")
 DATABASE_TIME = Statement("database_time")
-NOTIFY_READY = Statement("notify_ready")
+NOTIFY_READY = Statement("notify_ready", ("payload",))
 
 
 def all_statements() -> dict[str, Statement]:

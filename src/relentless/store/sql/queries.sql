@@ -142,13 +142,13 @@ WITH held AS (
     WHERE j.workflow_id = held.workflow_id AND j.step = held.step
       AND j.attempt = held.attempt
       AND j.state = 'leased' AND j.holder = $2 AND j.lease_expires_at > $1
-    RETURNING j.workflow_id, j.step, j.attempt
+    RETURNING j.workflow_id, j.step, j.attempt, j.operation
 ), audited AS (
     -- The attempt goes on; the audit trail keeps who gave it back, and when.
     INSERT INTO relentless_events (workflow_id, step, attempt, kind, at, by)
     SELECT workflow_id, step, attempt, 'released', $1, $2 FROM released
 )
-SELECT workflow_id, step, attempt FROM released
+SELECT workflow_id, step, attempt, operation FROM released
 
 -- name: lock_jobs_for_completion
 -- Locks the workflows (in id order, as every writer does, so writers never
@@ -201,9 +201,10 @@ WITH moves AS (
                                  timeout_ms, state, ready_at)
     SELECT workflow_id, step + 1, 1, target, operation, manual, timeout_ms, 'ready', $1
     FROM moves WHERE NOT is_leaf
-    RETURNING 1
+    RETURNING operation, manual
 )
-SELECT pg_notify('relentless_ready', '') WHERE EXISTS (SELECT FROM next_jobs)
+SELECT pg_notify('relentless_ready', string_agg(DISTINCT operation, ','))
+FROM next_jobs WHERE NOT manual HAVING count(*) > 0
 
 -- name: lock_sweepable
 -- Running workflows whose step deadline passed or whose leased job's lease ran
@@ -396,9 +397,10 @@ SELECT 1
 SELECT clock_timestamp() AS now
 
 -- name: notify_ready
--- Wakes long-polling leasers on every node. At most one per transaction: a NOTIFY
--- per job would serialise commits on the notification queue's lock.
-SELECT pg_notify('relentless_ready', '')
+-- Wakes long-polling leasers of the operations the payload names, on every node (see
+-- ready_payload). At most one per transaction: a NOTIFY per job would serialise
+-- commits on the notification queue's lock.
+SELECT pg_notify('relentless_ready', $1)
 
 -- name: ready_jobs_by_operation
 -- The metrics' queue gauges: read from the partial index of ready jobs, so as small as
