@@ -1,4 +1,4 @@
-"""The worker protocol: lease, complete, heartbeat and release, each a batch.
+"""The worker protocol: lease, complete, fail, heartbeat and release, each a batch.
 
 Completion semantics (the spec's): the first acceptable completion of a step's open
 job decides the step; the same label again is accepted again and changes nothing;
