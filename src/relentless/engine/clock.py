@@ -1,5 +1,5 @@
-"""Where the engine's time comes from: PostgreSQL's clock (a cluster's one clock), this machine's, or
-a test's hand."""
+"""Where the engine's time comes from: PostgreSQL's clock (a cluster's one clock), this
+machine's, or a test's hand."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The engine: one object wiring the database, the definitions, the clock and an observer.
+"""The engine: one object wiring the database, the definitions, the clock and an observer."""
 
 from __future__ import annotations
 
