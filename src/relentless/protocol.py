@@ -326,6 +326,8 @@ class WorkflowView(Response, frozen=True):
     step_deadline: datetime | None = None
     attempt: AttemptView | None = None
     """The current step's latest attempt (one workflow only, not in listings)."""
+    last_error: str | None = None
+    """The last error an attempt of the current step ended with (one workflow only)."""
 
 
 class WorkflowPage(Response, frozen=True):

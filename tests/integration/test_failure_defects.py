@@ -99,6 +99,10 @@ def test_a_failure_uses_an_attempt_and_the_last_one_gives_up(
     for attempt in (1, 2, 3):
         [job] = run(deadlined.workers.lease("w", ["charge_card"], 1, 5_000))
         assert job.attempt == attempt
+        if attempt > 1:
+            waiting = run(deadlined.workflows.get(started.workflow_id))
+            assert (waiting.attempt.attempt, waiting.last_error) == (  # type: ignore[union-attr]
+                attempt, f"RuntimeError: try {attempt - 1}"), "the next try, the last error"
         failure = Failure(job.job_id, f"RuntimeError: try {attempt}")
         assert [a.verdict for a in run(deadlined.workers.fail([failure, failure]))] == [
             Verdict.ACCEPTED, Verdict.ACCEPTED], "a repeat is accepted and changes nothing"

@@ -192,7 +192,8 @@ class Workflows:
             sql.LATEST_ATTEMPT, workflow_id=workflow_id, step=rows[0]["step"])
         attempt = (msgspec.convert(dict(attempts[0]), AttemptView, from_attributes=True)
                    if attempts else None)
-        return _workflow(rows[0], tuple(history), attempt)
+        last_error = attempts[0]["last_error"] if attempts else None
+        return _workflow(rows[0], tuple(history), attempt, last_error)
 
     async def history(self, workflow_id: int) -> list[Transition]:
         """Every edge the workflow took, in order: a path of its graph from the start."""
@@ -253,7 +254,7 @@ def _sla_deadline(now: datetime, loaded: LoadedDefinition) -> datetime | None:
 
 
 def _workflow(row: asyncpg.Record, history: tuple[Transition, ...],
-              attempt: AttemptView | None = None) -> Workflow:
+              attempt: AttemptView | None = None, last_error: str | None = None) -> Workflow:
     context = row["context"]
     return Workflow(
         id=row["id"], definition=row["definition"], version=row["version"],
@@ -264,7 +265,7 @@ def _workflow(row: asyncpg.Record, history: tuple[Transition, ...],
         context=context if isinstance(context, dict) else json.loads(context),
         step_started_at=row["step_started_at"], step_deadline=row["step_deadline"],
         created_at=row["created_at"], updated_at=row["updated_at"], attempt=attempt,
-        history=history)
+        last_error=last_error, history=history)
 
 
 def _job(row: asyncpg.Record) -> Job:

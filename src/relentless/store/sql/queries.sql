@@ -322,8 +322,13 @@ SELECT step, source, target, kind, label, attempt, at, by, reason, output
 FROM relentless_history WHERE workflow_id = $1 ORDER BY step
 
 -- name: latest_attempt
+-- The current step's latest attempt, and the last error any of its attempts ended with
+-- (the latest may be a retry waiting out its backoff, with no error of its own).
 SELECT attempt, state, ready_at, holder, leased_at, lease_expires_at, closed_at AS ended_at,
-       label, completed_by AS by, error, error_details
+       label, completed_by AS by, error, error_details,
+       (SELECT e.error FROM relentless_jobs e
+        WHERE e.workflow_id = $1 AND e.step = $2 AND e.error IS NOT NULL
+        ORDER BY e.attempt DESC LIMIT 1) AS last_error
 FROM relentless_jobs WHERE workflow_id = $1 AND step = $2
 ORDER BY attempt DESC LIMIT 1
 
