@@ -77,6 +77,12 @@ class AdminClient:
         return await self.request("POST", "v1/workflows/batch", protocol.StartBatchResponse,
                                   body=protocol.StartBatch(workflows=workflows))
 
+    async def prune(self, older_than_seconds: float, *, dry_run: bool = False
+                    ) -> protocol.PruneResult:
+        return await self.request("POST", "v1/workflows/prune", protocol.PruneResult,
+                                  body=protocol.PruneRequest(
+                                      older_than_seconds=older_than_seconds, dry_run=dry_run))
+
     async def workflow(self, workflow_id: int) -> protocol.WorkflowView:
         return await self.request("GET", f"v1/workflows/{workflow_id}", protocol.WorkflowView)
 

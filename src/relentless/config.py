@@ -41,6 +41,9 @@ class Config:
     max_batch: int = 1_000
     sweeper_interval_seconds: float = 1.0
     pool_size: int = 10
+    retention_days: float | None = None
+    """Delete finished workflows this long after they ended (the sweeper does, in
+    batches); None keeps everything."""
     metrics_enabled: bool = True
     """Count and serve metrics; off, the engine tells nobody and /metrics is absent."""
     metrics_public: bool = False
@@ -114,6 +117,7 @@ def _build(settings: dict[str, Any]) -> Config:
     if settings.get("max_batch", 1) > MAX_BATCH:
         raise ConfigError(f"max_batch is at most {MAX_BATCH}, the protocol's limit")
     _check_observability(settings)
+    _check_retention(settings)
     interval = settings.get("sweeper_interval_seconds", 1.0)
     if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
         raise ConfigError(f"sweeper_interval_seconds must be a positive number, not {interval!r}")
@@ -121,6 +125,13 @@ def _build(settings: dict[str, Any]) -> Config:
             "worker_token"):
         raise ConfigError("admin_token and worker_token must differ")
     return Config(**settings)
+
+
+def _check_retention(settings: dict[str, Any]) -> None:
+    days = settings.get("retention_days")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int | float)
+                             or days <= 0):
+        raise ConfigError(f"retention_days must be a positive number of days, not {days!r}")
 
 
 def _check_observability(settings: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from relentless import protocol
 from relentless.client import AdminClient, ApiRefused
+from relentless.core.durations import parse_duration
 from relentless.core.source import format_of
 from relentless.exit_codes import ExitCode
 from relentless.vocabulary import Verdict, WorkflowStatus
@@ -37,6 +38,12 @@ def register(commands: Any) -> None:
     _remote(group.add_parser("publish", help="publish a definition file"), _publish,
             ("file", {"type": Path, "metavar": "FILE"}))
     _remote(group.add_parser("list", help="list published definitions"), _list_definitions)
+
+    _remote(commands.add_parser(
+        "prune", help="delete finished workflows older than an age (retention by hand)"),
+        _prune, ("--older-than", {"required": True, "type": _age, "metavar": "DURATION",
+                                  "help": "e.g. 30d: workflows that ended longer ago"}),
+        ("--dry-run", {"action": "store_true", "help": "count them, delete nothing"}))
 
     workflows = commands.add_parser("workflows", help="start, inspect and act on workflows")
     group = workflows.add_subparsers(required=True, metavar="ACTION")
@@ -121,6 +128,18 @@ async def _show(client: AdminClient, arguments: argparse.Namespace) -> Any:
 
 async def _history(client: AdminClient, arguments: argparse.Namespace) -> Any:
     return await client.history(arguments.id)
+
+
+def _age(text: str) -> float:
+    """A duration flag in seconds, or argparse's clear error."""
+    try:
+        return parse_duration(text) / 1000
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}; write e.g. 30d, 12h or 90m") from None
+
+
+async def _prune(client: AdminClient, arguments: argparse.Namespace) -> Any:
+    return await client.prune(arguments.older_than, dry_run=arguments.dry_run)
 
 
 async def _timeline(client: AdminClient, arguments: argparse.Namespace) -> Any:

@@ -376,6 +376,19 @@ class TimelineQuery(Query):
     limit: PageSize = 100
 
 
+class PruneRequest(Request):
+    """Delete finished workflows that ended more than ``older_than_seconds`` ago."""
+
+    older_than_seconds: Annotated[float, msgspec.Meta(gt=0, le=100 * 365 * 86_400)]
+    dry_run: bool = False
+
+
+class PruneResult(Response, frozen=True):
+    workflows: int
+    """How many were deleted (or, in a dry run, would be)."""
+    dry_run: bool = False
+
+
 class CancelRequest(Request):
     """Optional body of a cancel: why, and who (recorded in the audit trail)."""
 

@@ -155,6 +155,8 @@ ARGUMENTS: dict[str, Callable[[Stored], tuple[Any, ...]]] = {
     "timeline_transitions": lambda s: (s.finished_id, 0, 100),
     "timeline_events": lambda s: (s.finished_id, 0, 100),
     "ready_jobs_by_operation": lambda s: (s.now,),
+    "prune_finished": lambda s: (s.now - timedelta(days=3650), 1_000),
+    "count_prunable": lambda s: (s.now - timedelta(days=3650),),
     "active_workflows": lambda s: (s.now, 0.8),
     "list_workflows": lambda s: (FIRST_PAGE, 50),
     "list_workflows_by_status": lambda s: ("running", FIRST_PAGE, 50),

@@ -68,6 +68,8 @@ def test_every_response_matches_the_document(server: Server, run: Any) -> None:
         await call(admin, "GET", f"/v1/workflows/{workflow}")
         await call(admin, "GET", f"/v1/workflows/{workflow}/history")
         await call(admin, "GET", f"/v1/workflows/{workflow}/timeline?limit=1")
+        await call(admin, "POST", "/v1/workflows/prune",
+                   json={"older_than_seconds": 86400, "dry_run": True})
         await call(admin, "POST", f"/v1/workflows/{workflow}/move",
                    json={"node": "escalate", "reason": "check by hand", "by": "ana"})
         steps = await call(admin, "GET", "/v1/manual-steps")

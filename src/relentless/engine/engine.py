@@ -6,6 +6,7 @@ from relentless.engine.catalog import Catalog
 from relentless.engine.clock import Clock, SystemClock
 from relentless.engine.context import EngineContext
 from relentless.engine.observations import Observer, ignore
+from relentless.engine.retention import Retention
 from relentless.engine.sweeper import Sweeper
 from relentless.engine.worker_protocol import WorkerProtocol
 from relentless.engine.workflows import Workflows
@@ -17,7 +18,8 @@ class Engine:
     """Everything the gateway, api and sweeper roles call, grouped by who calls it.
 
     ``definitions`` publishes and resolves versions; ``workflows`` starts, reads and
-    changes workflows; ``workers`` is the worker protocol; ``sweeper`` the timers.
+    changes workflows; ``workers`` is the worker protocol; ``sweeper`` the timers;
+    ``retention`` deletes what is finished and old.
     """
 
     def __init__(self, database: Database, clock: Clock | None = None,
@@ -29,6 +31,7 @@ class Engine:
         self.workflows = Workflows(context)
         self.workers = WorkerProtocol(context)
         self.sweeper = Sweeper(context)
+        self.retention = Retention(context)
         self._store: Store | None = None
 
     @classmethod

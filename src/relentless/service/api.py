@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -137,6 +138,16 @@ async def workflow_history(request: web.Request) -> web.Response:
         raise not_found(f"workflow {workflow_id}")
     return answer(protocol.History(workflow_id=workflow_id,
                                    history=await workflows.history(workflow_id)))
+
+
+async def prune_workflows(request: web.Request) -> web.Response:
+    """Retention by hand: delete (or, dry, count) finished workflows past an age."""
+    body = await read(request, protocol.PruneRequest)
+    retention = request.app[ENGINE].retention
+    older_than = timedelta(seconds=body.older_than_seconds)
+    count = (await retention.prunable(older_than) if body.dry_run
+             else await retention.prune(older_than))
+    return answer(protocol.PruneResult(workflows=count, dry_run=body.dry_run))
 
 
 async def workflow_timeline(request: web.Request) -> web.Response:

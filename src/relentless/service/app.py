@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 OPENAPI = web.AppKey("openapi", dict)
 TEMPORARY = web.AppKey("temporary", bool)
+RETENTION_SECONDS = 60.0
+"""How often the sweeper deletes finished workflows past retention_days."""
 CLOCK_SYNC_SECONDS = 5.0
 """How often a node measures its clock against PostgreSQL's."""
 
@@ -112,11 +115,17 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _sweeper(app: web.Application) -> AsyncIterator[None]:
-    engine = app[ENGINE]
-    task = asyncio.create_task(_every(app[CONFIG].sweeper_interval_seconds,
-                                      engine.sweeper.tick, "sweeper tick"))
+    """The sweeper role: timers every tick, and retention (when set) every minute."""
+    engine, config = app[ENGINE], app[CONFIG]
+    tasks = [asyncio.create_task(_every(config.sweeper_interval_seconds, engine.sweeper.tick,
+                                        "sweeper tick"))]
+    if config.retention_days is not None:
+        kept = timedelta(days=config.retention_days)
+        tasks.append(asyncio.create_task(_every(
+            RETENTION_SECONDS, lambda: engine.retention.prune(kept), "retention")))
     yield
-    await _stopped(task)
+    for task in tasks:
+        await _stopped(task)
 
 
 async def _every(interval: float, action: Callable[[], Awaitable[object]], what: str) -> None:

@@ -134,6 +134,10 @@ FAIL_JOBS = Statement("fail_jobs", ("now",), FailedJob)
 NOTE_SLA_BREACHES = Statement("note_sla_breaches", ("now", "workflow_ids"))
 RECORD_EVENTS = Statement("record_events", ("now",), EventRow)
 
+# -- retention -----------------------------------------------------------------------------
+PRUNE_FINISHED = Statement("prune_finished", ("before", "limit"))
+COUNT_PRUNABLE = Statement("count_prunable", ("before",))
+
 # -- metrics -------------------------------------------------------------------------------
 READY_JOBS_BY_OPERATION = Statement("ready_jobs_by_operation", ("now",))
 ACTIVE_WORKFLOWS = Statement("active_workflows", ("now", "at_risk_share"))

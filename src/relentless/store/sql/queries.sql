@@ -428,3 +428,29 @@ SELECT d.name AS definition, w.status, w.incident, count(*) AS workflows,
 FROM relentless_workflows w JOIN relentless_definitions d ON d.id = w.definition_id
 WHERE w.status IN ('running', 'incident')
 GROUP BY d.name, w.status, w.incident
+
+-- name: prune_finished
+-- Deletes up to $2 finished workflows that ended before $1, oldest first, with every row
+-- keyed by them; a workflow another transaction holds is left for the next batch.
+WITH doomed AS (
+    SELECT id FROM relentless_workflows
+    WHERE status IN ('completed', 'cancelled') AND updated_at < $1
+    ORDER BY updated_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+), ids AS (
+    -- One array, so that each delete below is a look-up by the key its table leads with.
+    SELECT coalesce(array_agg(id), '{}') AS ids FROM doomed
+), jobs AS (
+    DELETE FROM relentless_jobs WHERE workflow_id = ANY ((SELECT ids FROM ids)::bigint[])
+), history AS (
+    DELETE FROM relentless_history WHERE workflow_id = ANY ((SELECT ids FROM ids)::bigint[])
+), events AS (
+    DELETE FROM relentless_events WHERE workflow_id = ANY ((SELECT ids FROM ids)::bigint[])
+)
+DELETE FROM relentless_workflows WHERE id = ANY ((SELECT ids FROM ids)::bigint[])
+RETURNING id
+
+-- name: count_prunable
+SELECT count(*) AS workflows FROM relentless_workflows
+WHERE status IN ('completed', 'cancelled') AND updated_at < $1
