@@ -62,7 +62,7 @@ class Start(Action[Started]):
 
     def apply(self, rules: Rules, state: State) -> tuple[State, Started]:
         after, answer = rules.start(state, self.definition, self.version, self.key, self.context)
-        return observer.started(after, self.definition, self.context, answer), answer
+        return observer.started(after, self.definition, self.key, self.context, answer), answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +111,19 @@ class CompleteManual(Action[Answer]):
     def apply(self, rules: Rules, state: State) -> tuple[State, Answer]:
         after, answer = rules.complete_manual(state, self.job, self.label, self.by, self.output)
         return observer.completed(state, after, self.job, self.label, self.output, answer), answer
+
+
+@dataclass(frozen=True, slots=True)
+class Fail(Action[Answer]):
+    """A worker fails a job with an error; a failure that is not retryable gives up."""
+
+    job: int
+    error: str = "boom"
+    retryable: bool = True
+
+    def apply(self, rules: Rules, state: State) -> tuple[State, Answer]:
+        after, answer = rules.fail(state, self.job, self.error, self.retryable)
+        return observer.failed(state, after, self.job, self.error, answer), answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +185,7 @@ class Cancel(Action[Answer]):
 
     def apply(self, rules: Rules, state: State) -> tuple[State, Answer]:
         after, answer = rules.cancel(state, self.workflow)
-        return observer.cancelled(after, self.workflow, answer), answer
+        return observer.cancelled(state, after, self.workflow, answer), answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +199,7 @@ class Move(Action[Answer]):
 
     def apply(self, rules: Rules, state: State) -> tuple[State, Answer]:
         after, answer = rules.move(state, self.workflow, self.node, self.by, self.reason)
-        return observer.moved(after, self.workflow, answer), answer
+        return observer.moved(state, after, self.workflow, answer), answer
 
 
 @dataclass(frozen=True, slots=True)

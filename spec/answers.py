@@ -31,6 +31,7 @@ class Reason(StrEnum):
     UNKNOWN_WORKFLOW = "unknown_workflow"
     UNKNOWN_NODE = "unknown_node"
     FINISHED = "finished"
+    KEY_CONFLICT = "key_conflict"
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,8 +110,11 @@ def _successor(
     return after, answer, transition_violation(state, action, answer, after)
 
 
-def explore(config: Configuration, rules: Rules | None = None) -> Exploration:
-    """Breadth-first search of ``config`` under ``rules``; stops at the first violation."""
+def explore(
+    config: Configuration, rules: Rules | None = None, limit: int | None = None
+) -> Exploration:
+    """Breadth-first search of ``config`` under ``rules``; stops at the first violation
+    (or, with ``limit``, once that many states are known: a shallow first look)."""
     rules = rules if rules is not None else Rules()
     began = time.perf_counter()
     result = Exploration(config.name, type(rules).__name__, bounds=config.describe())
@@ -120,6 +123,8 @@ def explore(config: Configuration, rules: Rules | None = None) -> Exploration:
     frontier: deque[tuple[State, int]] = deque([(start, 0)])
     result.counterexample = _check_state(parents, start, None)
     while frontier and result.counterexample is None:
+        if limit is not None and len(parents) >= limit:
+            break
         state, depth = frontier.popleft()
         result.depth = max(result.depth, depth)
         if not config.within_bounds(state):
@@ -214,14 +219,23 @@ def _mutant_json(exploration: Exploration) -> dict[str, object]:
     }
 
 
+SHALLOW = 2_000
+"""States per world in a hunt's first, shallow pass: most mutants break an invariant
+within a few steps, in whichever world exercises their rule."""
+
+
 def hunt(rules: Rules, worlds: Sequence[Configuration]) -> Exploration:
-    """Explore the worlds in turn until one shows a counterexample."""
+    """Explore the worlds in turn until one shows a counterexample: first the shallow
+    part of every world (breadth first, so still the shortest trace there), then each
+    world whole."""
     began = time.perf_counter()
-    result = explore(worlds[0], rules)
-    for config in worlds[1:]:
-        if result.counterexample is not None:
-            break
-        result = explore(config, rules)
+    result = Exploration(worlds[0].name, type(rules).__name__)
+    for limit in (SHALLOW, None):
+        for config in worlds:
+            result = explore(config, rules, limit)
+            if result.counterexample is not None:
+                result.seconds = time.perf_counter() - began
+                return result
     result.seconds = time.perf_counter() - began
     return result
 

@@ -16,6 +16,7 @@ from spec.actions import (
     Complete,
     CompleteManual,
     Crash,
+    Fail,
     Heartbeat,
     Interrupted,
     Lease,
@@ -25,7 +26,7 @@ from spec.actions import (
     Start,
     Sweep,
 )
-from spec.graph import RESERVED_LABEL, Graph, Node
+from spec.graph import FAILED_LABEL, RESERVED_LABEL, Graph, Node
 from spec.state import JSON, JobState, State, Status
 
 UNOFFERED_LABEL = "bogus"
@@ -33,6 +34,12 @@ UNOFFERED_LABEL = "bogus"
 
 UNKNOWN = "nowhere"
 """A definition and a node nobody published."""
+
+ERROR = "boom"
+"""The error of a retryable failure."""
+
+FINAL_ERROR = "fatal"
+"""The error of a failure that is not retryable."""
 
 
 def conflicting_order_graph() -> Graph:
@@ -74,6 +81,9 @@ class Configuration:
     ``conflicting`` graphs are published and must be refused. ``interrupt`` crashes
     completions and sweeps in flight, before and after their commit. ``odd`` sends the
     requests about things that do not exist (jobs, workflows, nodes, definitions).
+    ``key_scope`` starts every definition with every key, with two inputs and with a
+    version that does not exist. ``fail`` has workers fail every job (retryable or not,
+    unknown ones too), complete with `failed`, and crash in the middle of failures.
     """
 
     name: str
@@ -97,6 +107,8 @@ class Configuration:
     conflicting: tuple[Graph, ...] = ()
     interrupt: bool = False
     odd: bool = False
+    fail: bool = False
+    key_scope: bool = False
 
     @property
     def extensions(self) -> tuple[int, ...]:
@@ -125,6 +137,7 @@ class Configuration:
             "conflicting_publishes": len(self.conflicting),
             "interrupted_requests": self.interrupt,
             "odd_requests": self.odd,
+            "failures": self.fail,
             "move_targets": list(self.move_targets),
             "crash": self.crash,
             "cancel": self.cancel,
@@ -166,6 +179,9 @@ def _interruptions(config: Configuration, state: State) -> Iterator[Action[objec
         )
         yield Interrupted(request, committed=False)
         yield Interrupted(request, committed=True)
+        if config.fail and job.state is JobState.LEASED:
+            yield Interrupted(Fail(job.id, FINAL_ERROR, retryable=False), committed=False)
+            yield Interrupted(Fail(job.id, FINAL_ERROR, retryable=False), committed=True)
     for sweep in _sweeps(config, state):
         yield Interrupted(sweep, committed=False)
 
@@ -215,6 +231,12 @@ def _sweeps(config: Configuration, state: State) -> Iterator[Action[object]]:
 def _starts_and_publishes(config: Configuration, state: State) -> Iterator[Action[object]]:
     for key in config.keys:
         yield Start(config.graphs[0].name, key=key)
+    if config.key_scope:
+        for graph in config.graphs:
+            for key in config.keys:
+                yield Start(graph.name, key=key, context={"n": 1})
+                yield Start(graph.name, version=99, key=key)
+            yield Start(graph.name, key=config.keys[0])
     yield from (Publish(graph) for graph in (*config.later, *config.conflicting))
 
 
@@ -227,6 +249,8 @@ def _operations(config: Configuration, state: State) -> frozenset[str]:
 def _worker_actions(config: Configuration, state: State) -> Iterator[Action[object]]:
     store = state.store
     operations = _operations(config, state)
+    if config.fail:
+        yield from _failures(state)
     for number, worker in enumerate(config.workers):
         batch = config.max_jobs if number == 0 else 1
         for ticks in config.lease_ticks:
@@ -237,6 +261,8 @@ def _worker_actions(config: Configuration, state: State) -> Iterator[Action[obje
         labels = store.graph_of(workflow).node(job.node).labels
         output = _output(state, job.id)
         odd = (UNOFFERED_LABEL, RESERVED_LABEL) if job.is_open else ()
+        if config.fail and job.is_open:
+            odd = (*odd, FAILED_LABEL)
         for label in (*labels, *odd):
             yield Complete(job.id, label, output)
         if job.state is not JobState.LEASED:
@@ -245,6 +271,14 @@ def _worker_actions(config: Configuration, state: State) -> Iterator[Action[obje
             for ticks in config.extensions:
                 yield Heartbeat(worker, (job.id,), ticks)
             yield Release(worker, (job.id,))
+
+
+def _failures(state: State) -> Iterator[Action[object]]:
+    """Every job failed, retryably and not (ended and manual ones too), and an unknown one."""
+    for job in state.store.jobs:
+        yield Fail(job.id, ERROR, retryable=True)
+        yield Fail(job.id, FINAL_ERROR, retryable=False)
+    yield Fail(len(state.store.jobs) + 1, ERROR)
 
 
 def _person_actions(config: Configuration, state: State) -> Iterator[Action[object]]:
@@ -290,6 +324,20 @@ def long_graph() -> Graph:
     return Graph("long", 1, "work", {"work": work, "done": Node()})
 
 
+def pay_graph() -> Graph:
+    """Failure paths: a charge with two attempts and a backoff whose `failed` route goes
+    to a manual review, and a ship with one attempt and no route for either give-up, so
+    that a failure there is an incident."""
+    charge = Node("charge", {"ok": "ship", FAILED_LABEL: "review"}, timeout=2, attempts=2,
+                  backoff=1)
+    return Graph("pay", 1, "charge", {
+        "charge": charge,
+        "ship": Node("ship", {"done": "done"}, timeout=1, attempts=1),
+        "review": Node("review", {"approve": "done"}, manual=True),
+        "done": Node(),
+    })  # fmt: skip
+
+
 def configurations(scope: str = "full") -> tuple[Configuration, ...]:
     """The worlds to explore: ``full`` for the report, ``small`` for quick tests."""
     small = scope == "small"
@@ -318,4 +366,12 @@ def configurations(scope: str = "full") -> tuple[Configuration, ...]:
         lease_ticks=(1,), heartbeat_ticks=(1, 2), max_clock=3 if small else 4, max_step=2,
         crash=False,
     )  # fmt: skip
-    return (heartbeats, one, people, two, lessees)
+    failures = Configuration(
+        "failures", (pay_graph(),), started=("a",), workers=("w1",),
+        max_clock=3 if small else 5, max_step=2 if small else 3, interrupt=True, fail=True,
+    )  # fmt: skip
+    keys = Configuration(
+        "keys", (order_graph(1), pay_graph()), workers=(), max_clock=0,
+        max_step=1, crash=False, key_scope=True,
+    )  # fmt: skip
+    return (heartbeats, one, people, two, lessees, failures, keys)

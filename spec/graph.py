@@ -13,6 +13,12 @@ from typing import Final
 RESERVED_LABEL: Final = "timeout"
 """Only the engine takes this label (attempts exhausted, deadline passed)."""
 
+FAILED_LABEL: Final = "failed"
+"""Only the engine takes this label (the last attempt failed, or a failure was final)."""
+
+RESERVED_LABELS: Final = frozenset({RESERVED_LABEL, FAILED_LABEL})
+"""The labels never offered to a worker and never accepted from one."""
+
 
 class GraphError(ValueError):
     """A graph that no definition compiler would accept."""
@@ -66,13 +72,18 @@ class Node:
 
     @property
     def labels(self) -> tuple[str, ...]:
-        """The labels offered to a worker, sorted; never the reserved one."""
-        return tuple(sorted(label for label in self.on if label != RESERVED_LABEL))
+        """The labels offered to a worker, sorted; never a reserved one."""
+        return tuple(sorted(label for label in self.on if label not in RESERVED_LABELS))
 
     @property
     def routes_timeout(self) -> bool:
         """Whether a timed-out step moves on instead of becoming an incident."""
         return RESERVED_LABEL in self.on
+
+    @property
+    def routes_failed(self) -> bool:
+        """Whether a failed step moves on (along ``failed``) instead of becoming an incident."""
+        return FAILED_LABEL in self.on
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from spec import lease_invariants, sweep_invariants
-from spec.actions import Action, Cancel, Complete, CompleteManual, Crash, Interrupted, Move, Start
-from spec.answers import ACCEPTED, Answer, Reason, Started, Verdict, rejected
-from spec.graph import RESERVED_LABEL, Graph
+from spec.actions import (
+    Action,
+    Cancel,
+    Complete,
+    CompleteManual,
+    Crash,
+    Fail,
+    Interrupted,
+    Lease,
+    Move,
+    Start,
+)
+from spec.answers import ACCEPTED, STALE, Answer, LeasedJob, Reason, Started, Verdict, rejected
+from spec.graph import FAILED_LABEL, RESERVED_LABEL, Graph
+from spec.observer import node_of
 from spec.state import (
     ACTIVE_STATUSES,
     Ack,
@@ -22,9 +34,11 @@ from spec.state import (
     State,
     Status,
     Store,
+    TimeoutCause,
     Transition,
     TransitionKind,
     Workflow,
+    canonical,
 )
 
 StatePredicate = Callable[[State], str | None]
@@ -123,8 +137,13 @@ def _edge_problem(store: Store, graph: Graph, edge: Transition) -> str | None:
         return None if edge.by else "a move without who made it"
     if edge.label is None or graph.node(edge.source).on.get(edge.label) != edge.target:
         return f"no edge labelled {edge.label!r}"
-    if (edge.label == RESERVED_LABEL) != (edge.kind is TransitionKind.TIMEOUT):
+    timeout = (edge.label == RESERVED_LABEL) != (edge.kind is TransitionKind.TIMEOUT)
+    if timeout or (edge.label == FAILED_LABEL) != (edge.kind is TransitionKind.FAILED):
         return f"a {edge.kind} transition labelled {edge.label!r}"
+    if edge.kind is TransitionKind.FAILED:
+        job = store.job(edge.job) if edge.job is not None else None
+        failed = job is not None and job.state is JobState.FAILED and job.step == edge.step
+        return None if failed else f"job {edge.job} did not fail step {edge.step}"
     return None if edge.kind is TransitionKind.TIMEOUT else _decider_problem(store, edge)
 
 
@@ -194,17 +213,25 @@ def always_a_way_forward(state: State) -> str | None:
     acts on (ready for workers, a manual step listed for people, or leased: its holder
     completes it or, once the lease runs out, the next sweep reclaims it; a lapsed lease
     a sweep passed over is no way forward), and a workflow without one is an incident
-    that names its cause."""
+    that names its cause. Every attempt of a running workflow told ended (completed,
+    expired, failed, closed) with no new one is no way forward either."""
+    return _first(_stuck(state))
+
+
+def _stuck(state: State) -> Iterator[str]:
     store = state.store
     for workflow in store.workflows:
-        job = store.open_job(workflow.id)
-        if workflow.status is Status.RUNNING and job is None:
-            return f"workflow {workflow.id} is running with no open job"
-        if workflow.status is Status.RUNNING and job and job.id in state.ghost.overlooked:
-            return f"workflow {workflow.id} waits on job {job.id}, which a sweep passed over"
         if workflow.status is Status.INCIDENT and workflow.incident is None:
-            return f"workflow {workflow.id} is an incident without a cause"
-    return None
+            yield f"workflow {workflow.id} is an incident without a cause"
+        if workflow.status is not Status.RUNNING:
+            continue
+        job = store.open_job(workflow.id)
+        if job is None:
+            yield f"workflow {workflow.id} is running with no open job"
+        elif job.id in state.ghost.overlooked:
+            yield f"workflow {workflow.id} waits on job {job.id}, which a sweep passed over"
+        if all(state.ghost.ended(j.id) is not None for j in _jobs_of(store, workflow)):
+            yield f"workflow {workflow.id} is running, but every attempt of it has ended"
 
 
 def leases_are_as_told(state: State) -> str | None:
@@ -235,6 +262,43 @@ def contexts_are_merged_outputs(state: State) -> str | None:
     return None
 
 
+def attempts_stay_within_budget(state: State) -> str | None:
+    """A step never gets more attempts than its node allows: attempts are numbered 1 to
+    n without a gap or a repeat, n at most the node's `attempts` (as published)."""
+    store = state.store
+    seen: dict[tuple[int, int], list[int]] = {}
+    for job in store.jobs:
+        node = node_of(state.ghost, job.workflow, job.node)
+        if node is not None and job.attempt > node.attempts:
+            return f"job {job.id} is attempt {job.attempt} of a node allowing {node.attempts}"
+        seen.setdefault((job.workflow, job.step), []).append(job.attempt)
+    for (workflow, step), attempts in seen.items():
+        if sorted(attempts) != list(range(1, len(attempts) + 1)):
+            return f"step {step} of workflow {workflow} has attempts {sorted(attempts)}"
+    return None
+
+
+def ended_attempts_are_audited_once(state: State) -> str | None:
+    """Every attempt that has ended shows in the audit trail exactly once, as it ended
+    (completed, expired, failed with its error, or closed), and an attempt the trail has
+    ended is over in the store too; no attempt's end is announced twice."""
+    store, ghost = state.store, state.ghost
+    if ghost.twice:
+        return f"the end of jobs {sorted(ghost.twice)} was announced twice"
+    for job in store.jobs:
+        entry = ghost.ended(job.id)
+        if job.is_open:
+            if entry is not None:
+                return f"job {job.id} is {job.state}, but the trail has it {entry.how}"
+            continue
+        if entry is None:
+            return f"job {job.id} ended {job.state}, but the audit trail does not show it"
+        if (entry.how, entry.error) != (job.state, job.error):
+            return f"job {job.id} is {job.state} ({job.error}), the trail says " \
+                f"{entry.how} ({entry.error})"  # fmt: skip
+    return None
+
+
 # -- transition invariants ------------------------------------------------------------
 
 
@@ -253,7 +317,10 @@ def repeats_are_idempotent(
     before: State, action: Action[object], answer: object, after: State
 ) -> str | None:
     """Repeating an accepted completion (same job, same label, same path) is answered
-    accepted again and changes nothing, whatever output it carries."""
+    accepted again and changes nothing, whatever output it carries; so is failing an
+    attempt that has failed already."""
+    if isinstance(action, Fail):
+        return _repeated_failure_problem(before, action, answer, after)
     if not isinstance(action, Complete | CompleteManual):
         return None
     sent = _completion(action, before.store)
@@ -262,6 +329,17 @@ def repeats_are_idempotent(
     if not isinstance(answer, Answer) or answer.verdict is not Verdict.ACCEPTED:
         return f"a repeated accepted completion was answered {answer}"
     return None if after.store == before.store else "a repeated completion changed the state"
+
+
+def _repeated_failure_problem(
+    before: State, action: Fail, answer: object, after: State
+) -> str | None:
+    entry = before.ghost.ended(action.job)
+    if entry is None or entry.how is not JobState.FAILED:
+        return None
+    if answer != ACCEPTED:
+        return f"a repeated failure of job {action.job} was answered {answer}"
+    return None if after.store == before.store else "a repeated failure changed the state"
 
 
 def refusals_change_nothing(
@@ -378,16 +456,109 @@ def crashes_keep_the_committed(
 def keys_start_once(
     before: State, action: Action[object], answer: object, after: State
 ) -> str | None:
-    """A start with a key already used returns the workflow first started with it and
-    creates nothing."""
+    """An idempotency key is scoped by definition name: a start with a key that already
+    created a workflow of that definition returns it (not created, whatever version it
+    names, even one that does not exist) if its input is the one first sent, and is
+    refused as a key conflict otherwise; either way nothing changes. A key new to the
+    definition creates a workflow whenever the start is accepted."""
     if not isinstance(action, Start) or action.key is None:
         return None
-    known = next((w for w in before.store.workflows if w.key == action.key), None)
-    if known is None:
+    first = next((k for k in before.ghost.keys
+                  if (k.definition, k.key) == (action.definition, action.key)), None)
+    if first is None:
+        accepted = isinstance(answer, Started) and answer.verdict is Verdict.ACCEPTED
+        if accepted and isinstance(answer, Started) and not answer.created:
+            return f"a new key {action.key!r} of {action.definition} was answered {answer}"
         return None
-    if not isinstance(answer, Started) or (answer.workflow, answer.created) != (known.id, False):
-        return f"a repeated key {action.key!r} was answered {answer}"
+    pin = next((p for p in before.ghost.pins if p.workflow == first.workflow), None)
+    version = pin.version if pin is not None else None
+    expected = (
+        Started(Verdict.ACCEPTED, first.workflow, version, created=False)
+        if canonical(action.context or {}) == first.input_json
+        else Started(Verdict.REJECTED, reason=Reason.KEY_CONFLICT)
+    )
+    if answer != expected:
+        return f"a repeated key {action.key!r} was answered {answer}, expected {expected}"
     return None if after.store == before.store else "a repeated key changed the state"
+
+
+def no_attempt_while_another_is_open(
+    before: State, action: Action[object], answer: object, after: State
+) -> str | None:
+    """A job is leased only when every other attempt of its workflow (of its step, and
+    of the steps before) has ended as clients were told: never two open attempts."""
+    if not isinstance(action, Lease) or not isinstance(answer, tuple):
+        return None
+    for lease in answer:
+        assert isinstance(lease, LeasedJob)
+        for job in before.store.jobs:
+            if job.workflow != lease.workflow or job.id == lease.job:
+                continue
+            if before.ghost.ended(job.id) is None:
+                return f"job {lease.job} leased while job {job.id} (step {job.step}, " \
+                    f"attempt {job.attempt}) of workflow {job.workflow} is open"  # fmt: skip
+    return None
+
+
+def failures_retry_or_give_up(
+    before: State, action: Action[object], answer: object, after: State
+) -> str | None:
+    """A failure of a leased attempt (as its worker was told) of a running step is
+    accepted and uses up that attempt: the next one follows (same step, attempt + 1)
+    while attempts remain and the failure is retryable; otherwise the step gives up
+    along `failed` if its node routes it, else the workflow is an incident (`failed`).
+    A failed attempt failed again is accepted; unknown jobs and manual steps are
+    rejected; any other failure is stale."""
+    if not isinstance(action, Fail):
+        return None
+    job = before.store.job(action.job)
+    workflow = before.store.workflow(job.workflow) if job is not None else None
+    entry = before.ghost.ended(action.job)
+    held = before.ghost.holding(action.job) is not None
+    running = workflow is not None and workflow.status is Status.RUNNING
+    expected = (
+        rejected(Reason.UNKNOWN_JOB) if job is None
+        else rejected(Reason.MANUAL_STEP) if job.manual
+        else ACCEPTED if entry is not None and entry.how is JobState.FAILED
+        else ACCEPTED if entry is None and held and running
+        else STALE
+    )  # fmt: skip
+    if answer != expected:
+        return f"failing job {action.job} was answered {answer}, expected {expected}"
+    if job is None or workflow is None or entry is not None or expected != ACCEPTED:
+        return None
+    return _failure_effect(before, action, job, workflow, after)
+
+
+def _failure_effect(
+    before: State, action: Fail, job: Job, workflow: Workflow, after: State
+) -> str | None:
+    node = node_of(before.ghost, job.workflow, job.node)
+    if node is None:
+        return None
+    used = before.ghost.used(job.workflow, job.step) + 1
+    retry = [j for j in after.store.jobs if j.id not in {b.id for b in before.store.jobs}
+             and (j.workflow, j.step, j.attempt) == (job.workflow, job.step, used + 1)]
+    moved = after.store.workflow(workflow.id)
+    assert moved is not None
+    if action.retryable and used < node.attempts:
+        kept = moved.step == workflow.step and moved.status is Status.RUNNING
+        return None if retry and kept else \
+            f"failure {used} of {node.attempts} (retryable) scheduled no retry"  # fmt: skip
+    if retry:
+        return f"failure {used} of {node.attempts} (retryable: {action.retryable}) retried"
+    return _give_up_problem(node.routes_failed, job, workflow, moved)
+
+
+def _give_up_problem(routed: bool, job: Job, workflow: Workflow, moved: Workflow) -> str | None:
+    if routed:
+        last = moved.history[-1] if moved.history else None
+        took = last is not None and (last.step, last.label, last.job) == (
+            workflow.step, FAILED_LABEL, job.id)
+        return None if took else f"workflow {workflow.id} did not take its `failed` route"
+    if moved.status is not Status.INCIDENT or moved.incident is not TimeoutCause.FAILED:
+        return f"workflow {workflow.id} gave up with no route but is {moved.status}"
+    return None
 
 
 STATE_INVARIANTS: tuple[StatePredicate, ...] = (
@@ -400,12 +571,16 @@ STATE_INVARIANTS: tuple[StatePredicate, ...] = (
     always_a_way_forward,
     leases_are_as_told,
     contexts_are_merged_outputs,
+    attempts_stay_within_budget,
+    ended_attempts_are_audited_once,
 )
 
 EVERY_ACTION: tuple[type, ...] = (Action,)
 
 CONCERNS: dict[TransitionPredicate, tuple[type, ...]] = {
-    repeats_are_idempotent: (Complete, CompleteManual),
+    repeats_are_idempotent: (Complete, CompleteManual, Fail),
+    no_attempt_while_another_is_open: (Lease,),
+    failures_retry_or_give_up: (Fail,),
     refusals_change_nothing: EVERY_ACTION,
     only_the_open_job_decides: (Complete, CompleteManual),
     keys_start_once: (Start,),

@@ -19,6 +19,7 @@ from spec.actions import (
     Complete,
     CompleteManual,
     Crash,
+    Fail,
     Heartbeat,
     Interrupted,
     Lease,
@@ -43,7 +44,7 @@ from spec.answers import (
     Swept,
     Verdict,
 )
-from spec.graph import RESERVED_LABEL, Graph, GraphError, Node
+from spec.graph import FAILED_LABEL, RESERVED_LABEL, RESERVED_LABELS, Graph, GraphError, Node
 from spec.rules import Rules
 from spec.state import (
     JSON,
@@ -60,8 +61,10 @@ from spec.state import (
 
 __all__ = [
     "ACCEPTED",
+    "FAILED_LABEL",
     "JSON",
     "RESERVED_LABEL",
+    "RESERVED_LABELS",
     "STALE",
     "Action",
     "Advance",
@@ -70,6 +73,7 @@ __all__ = [
     "Complete",
     "CompleteManual",
     "Crash",
+    "Fail",
     "Graph",
     "GraphError",
     "Heartbeat",
@@ -176,6 +180,10 @@ class Model:
     ) -> Answer:
         """A person's completion of a manual step."""
         return self.apply(CompleteManual(job, label, by, output))
+
+    def fail(self, job: int, error: str, retryable: bool = True) -> Answer:
+        """A worker's failure of its attempt: accepted, stale, or rejected with a reason."""
+        return self.apply(Fail(job, error, retryable))
 
     def heartbeat(
         self, worker: str, jobs: Iterable[int], lease_ticks: int = 1

@@ -11,12 +11,15 @@ from dataclasses import replace
 
 from spec.answers import (
     ACCEPTED,
+    STALE,
     Answer,
     LeasedJob,
     Reason,
     Released,
+    Started,
     SweepOutcome,
     Swept,
+    Verdict,
     rejected,
 )
 from spec.graph import Graph, Node
@@ -425,6 +428,178 @@ class SplitCompletionTransaction(Rules):
         return replace(after, committed=durable)
 
 
+class FailureUsesNoAttempt(Rules):
+    """A retryable failure is retried as the same attempt, the way a release gives a job
+    back: failures never use up the budget, and a step that always fails never gives up."""
+
+    def after_failure(
+        self, store: Store, workflow: Workflow, job: Job, retryable: bool, now: int
+    ) -> Store:
+        if not retryable:
+            return super().after_failure(store, workflow, job, retryable, now)
+        node = store.graph_of(workflow).node(job.node)
+        retry = replace(self.retry_of(store, job, now + node.backoff), attempt=job.attempt)
+        return store.with_job(retry)
+
+
+class FailureIgnoresRetryable(Rules):
+    """A failure marked not retryable is retried anyway while attempts remain."""
+
+    def after_failure(
+        self, store: Store, workflow: Workflow, job: Job, retryable: bool, now: int
+    ) -> Store:
+        return super().after_failure(store, workflow, job, True, now)
+
+
+class FailureOneAttemptTooFew(Rules):
+    """The retry check is off by one: a failure gives up one attempt early."""
+
+    def after_failure(
+        self, store: Store, workflow: Workflow, job: Job, retryable: bool, now: int
+    ) -> Store:
+        node = store.graph_of(workflow).node(job.node)
+        if job.attempt + 1 >= node.attempts:
+            return self.give_up_failed(store, workflow, job, node, now)
+        return super().after_failure(store, workflow, job, retryable, now)
+
+
+class FailureSchedulesNothing(Rules):
+    """A failure with attempts left ends the attempt and forgets to schedule the next:
+    the workflow stays running with nothing to run."""
+
+    def after_failure(
+        self, store: Store, workflow: Workflow, job: Job, retryable: bool, now: int
+    ) -> Store:
+        node = store.graph_of(workflow).node(job.node)
+        if retryable and job.attempt < node.attempts:
+            return store
+        return super().after_failure(store, workflow, job, retryable, now)
+
+
+class FailureRetriesWithoutBackoff(Rules):
+    """The retry after a failure is ready at once; only the sweeper's retries wait."""
+
+    def after_failure(
+        self, store: Store, workflow: Workflow, job: Job, retryable: bool, now: int
+    ) -> Store:
+        node = store.graph_of(workflow).node(job.node)
+        if retryable and job.attempt < node.attempts:
+            return store.with_job(self.retry_of(store, job, now))
+        return super().after_failure(store, workflow, job, retryable, now)
+
+
+class FailedGiveUpIgnoresRoute(Rules):
+    """A step that gives up with `failed` always becomes an incident, route or not."""
+
+    def give_up_failed(
+        self, store: Store, workflow: Workflow, job: Job, node: Node, now: int
+    ) -> Store:
+        unrouted = Node(node.operation, {k: v for k, v in node.on.items() if k != "failed"},
+                        node.timeout, node.attempts, node.backoff, node.deadline, node.manual)
+        return super().give_up_failed(store, workflow, job, unrouted, now)
+
+
+class FailAcceptsReadyJob(Rules):
+    """A failure of a job nobody holds (ready, never leased or released) is accepted."""
+
+    def fails_now(self, workflow: Workflow, job: Job) -> bool:
+        running = workflow.status is Status.RUNNING and job.step == workflow.step
+        return running and job.is_open
+
+
+class FailRepeatIsStale(Rules):
+    """A worker retrying its failure request is told stale (the attempt is not leased)."""
+
+    def fail(
+        self, state: State, job_id: int, error: str, retryable: bool
+    ) -> tuple[State, Answer]:
+        job = state.store.job(job_id)
+        if job is not None and job.state is JobState.FAILED:
+            return state, STALE
+        return super().fail(state, job_id, error, retryable)
+
+
+class FailLeavesJobLeased(Rules):
+    """The failure is recorded on the job (its error) but the job stays leased, while the
+    retry is scheduled beside it: two open attempts of one step."""
+
+    def end_failed(self, job: Job, error: str) -> Job:
+        return replace(job, error=error)
+
+
+class FailureLosesError(Rules):
+    """A failed attempt is recorded without its error: the audit trail cannot say why."""
+
+    def end_failed(self, job: Job, error: str) -> Job:
+        return super().end_failed(job, "")
+
+
+class WorkerTakesFailed(Rules):
+    """A worker's completion with the reserved `failed` takes the give-up route."""
+
+    def complete(
+        self, state: State, job_id: int, label: str, output: Mapping[str, JSON] | None
+    ) -> tuple[State, Answer]:
+        job = state.store.job(job_id)
+        if label == "failed" and job is not None and not job.manual:
+            return self.decide(state, job, label, output, None)
+        return super().complete(state, job_id, label, output)
+
+    def offers(self, node: Node, label: str) -> bool:
+        return label in node.on
+
+
+class DeadlineRecordsExpiry(Rules):
+    """A passed deadline ends the open attempt as expired, not closed: the trail says an
+    attempt was used that the deadline took away."""
+
+    def sweep_workflow(
+        self, store: Store, workflow: Workflow, now: int
+    ) -> tuple[Store, Swept | None]:
+        node = store.graph_of(workflow).node(workflow.node)
+        if node.deadline is not None and now >= workflow.step_started_at + node.deadline:
+            for job in store.open_jobs(workflow.id):
+                store = store.with_job(replace(job, state=JobState.EXPIRED))
+        return super().sweep_workflow(store, workflow, now)
+
+
+class KeysAcrossDefinitions(Rules):
+    """Idempotency keys are global: a key used by one definition answers a start of
+    another definition with the first one's workflow."""
+
+    def keyed(self, store: Store, definition: str, key: str | None) -> Workflow | None:
+        return next((w for w in store.workflows if key is not None and w.key == key), None)
+
+
+class KeyIgnoresInput(Rules):
+    """A repeated key with another input answers the first workflow as if it were the
+    same request, so the second client believes its input was taken."""
+
+    def start(
+        self, state: State, definition: str, version: int | None, key: str | None,
+        context: Mapping[str, JSON] | None,
+    ) -> tuple[State, Started]:  # fmt: skip
+        known = self.keyed(state.store, definition, key)
+        if known is not None:
+            return state, Started(Verdict.ACCEPTED, known.id, known.version, created=False)
+        return super().start(state, definition, version, key, context)
+
+
+class KeyNeedsTheVersion(Rules):
+    """The version is resolved before the key is looked up: a repeat naming a version
+    that does not exist is refused instead of answered with its workflow."""
+
+    def start(
+        self, state: State, definition: str, version: int | None, key: str | None,
+        context: Mapping[str, JSON] | None,
+    ) -> tuple[State, Started]:  # fmt: skip
+        if state.store.graph(definition, version) is None:
+            known = state.store.graph(definition) is not None
+            reason = Reason.UNKNOWN_VERSION if known else Reason.UNKNOWN_DEFINITION
+            return state, Started(Verdict.REJECTED, reason=reason)
+        return super().start(state, definition, version, key, context)
+
+
 MUTANTS: tuple[type[Rules], ...] = (
     AcceptsStaleCompletion,
     ReoffersCompletedStep,
@@ -462,4 +637,19 @@ MUTANTS: tuple[type[Rules], ...] = (
     MoveRefusesIncident,
     SweepStopsAtFirstWorkflow,
     SplitCompletionTransaction,
+    FailureUsesNoAttempt,
+    FailureIgnoresRetryable,
+    FailureOneAttemptTooFew,
+    FailureSchedulesNothing,
+    FailureRetriesWithoutBackoff,
+    FailedGiveUpIgnoresRoute,
+    FailAcceptsReadyJob,
+    FailRepeatIsStale,
+    FailLeavesJobLeased,
+    FailureLosesError,
+    WorkerTakesFailed,
+    DeadlineRecordsExpiry,
+    KeysAcrossDefinitions,
+    KeyIgnoresInput,
+    KeyNeedsTheVersion,
 )

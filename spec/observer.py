@@ -24,7 +24,20 @@ from spec.answers import (
     Verdict,
 )
 from spec.graph import Graph, Node
-from spec.state import JSON, Ack, Ghost, Held, Pin, State, Status, TimeoutCause, canonical
+from spec.state import (
+    JSON,
+    Ack,
+    Ended,
+    Ghost,
+    Held,
+    JobState,
+    Keyed,
+    Pin,
+    State,
+    Status,
+    TimeoutCause,
+    canonical,
+)
 
 T = TypeVar("T")
 
@@ -80,6 +93,30 @@ def _jobs_of(state: State, workflow: int) -> set[int | None]:
     return {job.id for job in state.store.jobs if job.workflow == workflow}
 
 
+def _end(ghost: Ghost, state: State, job_id: int, how: JobState,
+         error: str | None = None) -> Ghost:
+    """Write into the audit trail that ``job_id`` ended ``how`` (identity from ``state``);
+    an end announced again with another outcome is remembered in ``twice``."""
+    job = state.store.job(job_id)
+    if job is None:
+        return ghost
+    known = ghost.ended(job_id)
+    if known is not None:
+        if known.how is how:
+            return ghost
+        return replace(ghost, twice=ghost.twice | {job_id})
+    entry = Ended(job_id, job.workflow, job.step, how, error)
+    return replace(ghost, trail=ghost.trail | {entry})
+
+
+def _close_unended(ghost: Ghost, before: State, workflow: int) -> Ghost:
+    """An operator's action ends every attempt of the workflow not yet told ended."""
+    for job in before.store.jobs:
+        if job.workflow == workflow and ghost.ended(job.id) is None:
+            ghost = _end(ghost, before, job.id, JobState.CLOSED)
+    return ghost
+
+
 def published(state: State, graph: Graph, answer: Answer) -> State:
     """An accepted version is one clients may rely on forever."""
     ghost = state.ghost
@@ -89,14 +126,20 @@ def published(state: State, graph: Graph, answer: Answer) -> State:
 
 
 def started(
-    state: State, definition: str, context: Mapping[str, JSON] | None, answer: Started
-) -> State:
-    """A created workflow: its version, when its first step began, its context."""
+    state: State, definition: str, key: str | None, context: Mapping[str, JSON] | None,
+    answer: Started,
+) -> State:  # fmt: skip
+    """A created workflow: its version, when its first step began, its context, and the
+    key (with the input) that created it."""
     if not answer.created or answer.workflow is None or answer.version is None:
         return state
     ghost, index = state.ghost, answer.workflow - 1
+    keys = ghost.keys
+    if key is not None:
+        keys = keys | {Keyed(definition, key, answer.workflow, canonical(context or {}))}
     ghost = replace(
         _step_began(ghost, answer.workflow, state.clock),
+        keys=keys,
         pins=ghost.pins | {Pin(answer.workflow, definition, answer.version)},
         contexts=_at(ghost.contexts, index, canonical(context or {}), "{}"),
     )
@@ -129,7 +172,8 @@ def completed(
     index = job.workflow - 1
     context = ghost.contexts[index] if index < len(ghost.contexts) else "{}"
     ghost = replace(
-        _step_began(_ended(ghost, {job_id}), job.workflow, after.clock),
+        _step_began(_end(_ended(ghost, {job_id}), before, job_id, JobState.COMPLETED),
+                    job.workflow, after.clock),
         acks=ghost.acks | {ack},
         contexts=_at(ghost.contexts, index, merge_output(context, output), "{}"),
     )
@@ -186,6 +230,10 @@ def swept(before: State, after: State, workflow: int | None, events: Iterable[Sw
         job = before.store.job(event.job) if event.job is not None else None
         named.add(event.job)
         ghost = _ended(ghost, {event.job})
+        if event.job is not None:
+            deadline = event.cause is TimeoutCause.DEADLINE_PASSED
+            how = JobState.CLOSED if deadline else JobState.EXPIRED
+            ghost = _end(ghost, before, event.job, how)
         if event.outcome is SweepOutcome.TIMEOUT_ROUTED:
             ghost = _step_began(ghost, event.workflow, now)
         if job is None or event.cause is TimeoutCause.DEADLINE_PASSED:
@@ -203,16 +251,41 @@ def swept(before: State, after: State, workflow: int | None, events: Iterable[Sw
     return _with(after, ghost)
 
 
-def cancelled(state: State, workflow: int, answer: Answer) -> State:
-    """A cancelled workflow's attempt is over."""
-    if answer.verdict is not Verdict.ACCEPTED:
-        return state
-    return _with(state, _ended(state.ghost, _jobs_of(state, workflow)))
+def failed(before: State, after: State, job_id: int, error: str, answer: Answer) -> State:
+    """A first accepted failure ends the attempt (into the trail, with its error); the
+    step's next attempt, if a reader sees one, may run once the backoff has passed, and a
+    step given up along `failed` begins the next one."""
+    ghost = after.ghost
+    job = before.store.job(job_id)
+    if answer.verdict is not Verdict.ACCEPTED or job is None:
+        return after
+    known = ghost.ended(job_id)
+    if known is not None and known.how is JobState.FAILED:
+        return after
+    ghost = _end(_ended(ghost, {job_id}), before, job_id, JobState.FAILED, error)
+    retried = any((j.workflow, j.step, j.attempt) == (job.workflow, job.step, job.attempt + 1)
+                  for j in after.store.jobs)
+    node = node_of(ghost, job.workflow, job.node)
+    if retried and node is not None:
+        due = (job.workflow, job.step, after.clock + node.backoff)
+        ghost = replace(ghost, not_before=ghost.not_before | {due})
+    moved_on = after.store.workflow(job.workflow)
+    if moved_on is not None and moved_on.step > job.step:
+        ghost = _step_began(ghost, job.workflow, after.clock)
+    return _with(after, ghost)
 
 
-def moved(state: State, workflow: int, answer: Answer) -> State:
-    """A moved workflow's attempt is over, and a new step begins now."""
+def cancelled(before: State, state: State, workflow: int, answer: Answer) -> State:
+    """A cancelled workflow's attempt is over: closed."""
     if answer.verdict is not Verdict.ACCEPTED:
         return state
-    ended = _ended(state.ghost, _jobs_of(state, workflow))
+    ghost = _close_unended(_ended(state.ghost, _jobs_of(state, workflow)), before, workflow)
+    return _with(state, ghost)
+
+
+def moved(before: State, state: State, workflow: int, answer: Answer) -> State:
+    """A moved workflow's attempt is over (closed), and a new step begins now."""
+    if answer.verdict is not Verdict.ACCEPTED:
+        return state
+    ended = _close_unended(_ended(state.ghost, _jobs_of(before, workflow)), before, workflow)
     return _with(state, _step_began(ended, workflow, state.clock))

@@ -27,7 +27,7 @@ from spec.answers import (
     rejected,
 )
 from spec.coverage import Tally, branch
-from spec.graph import RESERVED_LABEL, Graph, Node
+from spec.graph import FAILED_LABEL, RESERVED_LABEL, RESERVED_LABELS, Graph, Node
 from spec.state import (
     ACTIVE_STATUSES,
     JSON,
@@ -60,6 +60,7 @@ START_CREATED = branch("start", "created", "a new workflow")
 START_EXISTING = branch("start", "existing_key", "a used key returns its first workflow")
 START_UNKNOWN_DEFINITION = branch("start", "unknown_definition", "no such definition")
 START_UNKNOWN_VERSION = branch("start", "unknown_version", "no such version")
+START_KEY_CONFLICT = branch("start", "key_conflict", "a used key sent with another input")
 
 ENTER_STEP = branch("enter", "step", "a step begins with a ready job")
 ENTER_LEAF = branch("enter", "leaf", "a leaf is reached: the workflow completes")
@@ -71,10 +72,10 @@ LEASE_ASKED = branch("lease", "as_asked", "a lease runs the asked ticks")
 LEASE_CAPPED = branch("lease", "capped", "a lease is cut at the attempt's timeout")
 
 COMPLETE_UNKNOWN = branch("complete", "unknown_job", "no such job")
-COMPLETE_RESERVED = branch("complete", "reserved_label", "a worker sent `timeout`")
+COMPLETE_RESERVED = branch("complete", "reserved_label", "a worker sent `timeout` or `failed`")
 COMPLETE_MANUAL = branch("complete", "manual_step", "a worker completed a manual step")
 MANUAL_UNKNOWN = branch("complete_manual", "unknown_job", "no such job")
-MANUAL_RESERVED = branch("complete_manual", "reserved_label", "a person sent `timeout`")
+MANUAL_RESERVED = branch("complete_manual", "reserved_label", "a person sent a reserved label")
 MANUAL_NOT_MANUAL = branch("complete_manual", "not_manual", "a person completed a worker's job")
 DECIDE_ACCEPTED = branch("decide", "accepted", "the first acceptance decides the step")
 DECIDE_STALE = branch("decide", "stale", "not the open job of the current step")
@@ -86,6 +87,17 @@ HEARTBEAT_NOT_HELD = branch("heartbeat", "not_held", "unknown, not leased, or an
 HEARTBEAT_LAPSED = branch("heartbeat", "lapsed", "the holder's lease already ran out")
 HEARTBEAT_EXTENDED = branch("heartbeat", "extended", "the expiry moves out")
 HEARTBEAT_AT_CAP = branch("heartbeat", "unchanged", "already as far as asked or allowed")
+
+FAIL_UNKNOWN = branch("fail", "unknown_job", "no such job")
+FAIL_MANUAL = branch("fail", "manual_step", "a worker failed a manual step")
+FAIL_AGAIN = branch("fail", "again", "a failed attempt failed again: harmless")
+FAIL_STALE = branch("fail", "stale", "not the leased attempt of a running step")
+FAIL_ACCEPTED = branch("fail", "accepted", "a leased attempt ends as failed")
+FAILURE_RETRY = branch("failure", "retry_scheduled", "attempts remain: a retry after backoff")
+FAILURE_FINAL = branch("failure", "not_retryable", "a failure that is not retryable gives up")
+FAILURE_EXHAUSTED = branch("failure", "attempts_exhausted", "the last attempt failed")
+FAILED_ROUTED = branch("give_up_failed", "routed", "the node routes `failed`")
+FAILED_INCIDENT = branch("give_up_failed", "incident", "no `failed` route: a person must act")
 
 RELEASE_RELEASED = branch("release", "released", "a live lease given back")
 RELEASE_NOT_HELD = branch("release", "not_held", "not the requester's live lease")
@@ -151,10 +163,15 @@ class Rules:
         key: str | None,
         context: Mapping[str, JSON] | None,
     ) -> tuple[State, Started]:
-        """Create a running workflow at the start node, unless ``key`` was seen before."""
+        """Create a running workflow at the start node, unless ``key`` was seen before for
+        this definition: then the first workflow is the answer, whatever version is named
+        (even one that does not exist), if the input is the same; else a key conflict."""
         store = state.store
-        known = next((w for w in store.workflows if key is not None and w.key == key), None)
+        known = self.keyed(store, definition, key)
         if known is not None:
+            if known.input_json != canonical(context or {}):
+                self.reach(START_KEY_CONFLICT)
+                return state, Started(Verdict.REJECTED, reason=Reason.KEY_CONFLICT)
             self.reach(START_EXISTING)
             return state, Started(Verdict.ACCEPTED, known.id, known.version, created=False)
         graph = store.graph(definition, version)
@@ -174,11 +191,19 @@ class Rules:
             status=Status.RUNNING,
             step_started_at=state.clock,
             context_json=canonical(context or {}),
+            input_json=canonical(context or {}),
         )
         store = self.enter(store, workflow, state.clock)
         return state.with_store(store), Started(
             Verdict.ACCEPTED, workflow.id, graph.version, created=True
         )
+
+    def keyed(self, store: Store, definition: str, key: str | None) -> Workflow | None:
+        """The workflow a key created, keys being scoped per definition name."""
+        if key is None:
+            return None
+        return next((w for w in store.workflows
+                     if (w.definition, w.key) == (definition, key)), None)
 
     # -- the worker protocol ------------------------------------------------------
 
@@ -212,7 +237,7 @@ class Rules:
         if job is None:
             self.reach(COMPLETE_UNKNOWN)
             return state, rejected(Reason.UNKNOWN_JOB)
-        if label == RESERVED_LABEL:
+        if label in RESERVED_LABELS:
             self.reach(COMPLETE_RESERVED)
             return state, rejected(Reason.RESERVED_LABEL)
         if job.manual:
@@ -233,7 +258,7 @@ class Rules:
         if job is None:
             self.reach(MANUAL_UNKNOWN)
             return state, rejected(Reason.UNKNOWN_JOB)
-        if label == RESERVED_LABEL:
+        if label in RESERVED_LABELS:
             self.reach(MANUAL_RESERVED)
             return state, rejected(Reason.RESERVED_LABEL)
         if not job.manual:
@@ -272,6 +297,30 @@ class Rules:
                 store = store.with_job(self.unlease(job, state.clock))
             answers.append(Released(job_id, released=held))
         return state.with_store(store), tuple(answers)
+
+    def fail(
+        self, state: State, job_id: int, error: str, retryable: bool
+    ) -> tuple[State, Answer]:
+        """A worker says its attempt failed: the attempt ends, recorded with its error, and
+        the step retries after the backoff (attempts left, retryable) or gives up."""
+        job = state.store.job(job_id)
+        if job is None:
+            self.reach(FAIL_UNKNOWN)
+            return state, rejected(Reason.UNKNOWN_JOB)
+        if job.manual:
+            self.reach(FAIL_MANUAL)
+            return state, rejected(Reason.MANUAL_STEP)
+        if job.state is JobState.FAILED:
+            self.reach(FAIL_AGAIN)
+            return state, ACCEPTED
+        workflow = state.store.workflow(job.workflow)
+        if workflow is None or not self.fails_now(workflow, job):
+            self.reach(FAIL_STALE)
+            return state, STALE
+        self.reach(FAIL_ACCEPTED)
+        store = state.store.with_job(self.end_failed(job, error))
+        return state.with_store(self.after_failure(store, workflow, job, retryable,
+                                                   state.clock)), ACCEPTED
 
     # -- time ---------------------------------------------------------------------
 
@@ -469,6 +518,45 @@ class Rules:
         for job in store.open_jobs(workflow_id):
             store = store.with_job(replace(job, state=JobState.CLOSED))
         return store
+
+    # -- failed attempts ----------------------------------------------------------
+
+    def fails_now(self, workflow: Workflow, job: Job) -> bool:
+        """Whether a failure of ``job`` ends an attempt: the leased job of the current step
+        of a running workflow (a ready job has no attempt under way to fail)."""
+        running = workflow.status is Status.RUNNING and job.step == workflow.step
+        return running and job.state is JobState.LEASED
+
+    def end_failed(self, job: Job, error: str) -> Job:
+        """The failed job, closed for good with its error."""
+        return replace(job, state=JobState.FAILED, error=error)
+
+    def after_failure(
+        self, store: Store, workflow: Workflow, job: Job, retryable: bool, now: int
+    ) -> Store:
+        """A retry after the backoff while attempts remain and the failure allows it;
+        otherwise the step gives up with `failed`."""
+        node = store.graph_of(workflow).node(job.node)
+        if retryable and job.attempt < node.attempts:
+            self.reach(FAILURE_RETRY)
+            return store.with_job(self.retry_of(store, job, now + node.backoff))
+        self.reach(FAILURE_EXHAUSTED if retryable else FAILURE_FINAL)
+        return self.give_up_failed(store, workflow, job, node, now)
+
+    def give_up_failed(
+        self, store: Store, workflow: Workflow, job: Job, node: Node, now: int
+    ) -> Store:
+        """Take the `failed` edge if the node routes it; otherwise call a person."""
+        if not node.routes_failed:
+            self.reach(FAILED_INCIDENT)
+            return store.with_workflow(
+                replace(workflow, status=Status.INCIDENT, incident=TimeoutCause.FAILED))
+        self.reach(FAILED_ROUTED)
+        edge = Transition(
+            workflow.step, workflow.node, node.on[FAILED_LABEL], TransitionKind.FAILED,
+            FAILED_LABEL, job.id, job.attempt, now, None, str(TimeoutCause.FAILED),
+        )  # fmt: skip
+        return self.take(store, workflow, edge, now)
 
     # -- leases -------------------------------------------------------------------
 

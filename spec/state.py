@@ -62,6 +62,7 @@ class JobState(StrEnum):
     COMPLETED = "completed"
     EXPIRED = "expired"
     CLOSED = "closed"
+    FAILED = "failed"
 
 
 OPEN_JOB_STATES = frozenset({JobState.READY, JobState.LEASED})
@@ -69,10 +70,15 @@ ACTIVE_STATUSES = frozenset({Status.RUNNING, Status.INCIDENT})
 
 
 class TimeoutCause(StrEnum):
-    """Why the engine timed a step out."""
+    """Why the engine gave a step up (and, with no route for it, the incident's cause)."""
 
     ATTEMPTS_EXHAUSTED = "attempts_exhausted"
     DEADLINE_PASSED = "deadline_passed"
+    FAILED = "failed"
+
+
+GiveUpCause = TimeoutCause
+"""The engine's name for the same thing: a step gives up with `timeout` or `failed`."""
 
 
 class TransitionKind(StrEnum):
@@ -82,6 +88,7 @@ class TransitionKind(StrEnum):
     MANUAL = "manual"
     TIMEOUT = "timeout"
     MOVED = "moved"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +108,7 @@ class Job:
     leased_at: int | None = None
     expires_at: int | None = None
     label: str | None = None
+    error: str | None = None
     _hash: int = field(default=UNHASHED, init=False, repr=False, compare=False)
 
     __hash__ = _cached_hash
@@ -144,6 +152,7 @@ class Workflow:
     step_started_at: int
     context_json: str = "{}"
     history: tuple[Transition, ...] = ()
+    input_json: str = "{}"
     incident: TimeoutCause | None = None
     _hash: int = field(default=UNHASHED, init=False, repr=False, compare=False)
 
@@ -244,6 +253,17 @@ class Pin:
 
 
 @dataclass(frozen=True, slots=True)
+class Keyed:
+    """Key ``key`` of definition ``definition`` created workflow ``workflow`` with the
+    input ``input_json``: what the first client with that key was told and sent."""
+
+    definition: str
+    key: str
+    workflow: int
+    input_json: str
+
+
+@dataclass(frozen=True, slots=True)
 class Held:
     """Worker ``worker`` was told it holds ``job`` until ``expires_at``; the lease was
     granted at ``granted_at``, so the attempt's timeout caps it at ``cap``."""
@@ -254,6 +274,22 @@ class Held:
     granted_at: int
     expires_at: int
     cap: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """A client was told that attempt ``job`` (of ``step`` of ``workflow``) ended ``how``:
+    completed, expired, failed (with ``error``) or closed. The audit trail's witness."""
+
+    job: int
+    workflow: int
+    step: int
+    how: JobState
+    error: str | None = None
+
+
+USES_AN_ATTEMPT = frozenset({JobState.EXPIRED, JobState.FAILED})
+"""How an attempt ends when it uses up one of its node's attempts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,10 +307,14 @@ class Ghost:
     a retry. ``began`` and ``contexts``: per workflow (index = id - 1), the tick its
     current step began and the context its start and accepted outputs add up to.
     ``overlooked``: lapsed leases a sweep of their workflow passed over.
+    ``keys``: the first workflow each (definition, key) created, with its input.
+    ``trail``: every attempt clients were told has ended, and how; ``twice``: jobs whose
+    end was announced a second time (with another outcome), which must never happen.
     """
 
     acks: frozenset[Ack] = frozenset()
     pins: frozenset[Pin] = frozenset()
+    keys: frozenset[Keyed] = frozenset()
     published: frozenset[Graph] = frozenset()
     held: frozenset[Held] = frozenset()
     freed: frozenset[tuple[int, int]] = frozenset()
@@ -283,9 +323,21 @@ class Ghost:
     began: tuple[int, ...] = ()
     contexts: tuple[str, ...] = ()
     overlooked: frozenset[int] = frozenset()
+    trail: frozenset[Ended] = frozenset()
+    twice: frozenset[int] = frozenset()
     _hash: int = field(default=UNHASHED, init=False, repr=False, compare=False)
 
     __hash__ = _cached_hash
+
+    def ended(self, job: int) -> Ended | None:
+        """How ``job``'s attempt ended, as clients were told; None while it is open."""
+        return next((entry for entry in self.trail if entry.job == job), None)
+
+    def used(self, workflow: int, step: int) -> int:
+        """How many attempts of this step were used up: expired or failed."""
+        return sum(1 for entry in self.trail
+                   if (entry.workflow, entry.step) == (workflow, step)
+                   and entry.how in USES_AN_ATTEMPT)
 
     def holding(self, job: int) -> Held | None:
         """The lease a worker was told it holds on ``job``, if any."""

@@ -59,14 +59,16 @@ def attempts_are_budgeted(
     before: State, action: Action[object], answer: object, after: State
 ) -> str | None:
     """A step gets exactly its node's attempts: a worker is told attempt n after n - 1
-    reclaimed expiries, the sweeper schedules a retry while attempts remain and times
-    the step out (attempts exhausted) on the last one; releases use none."""
+    reclaimed expiries and accepted failures, the sweeper schedules a retry while
+    attempts remain and times the step out (attempts exhausted) on the last one;
+    releases use none."""
     if isinstance(action, Lease) and isinstance(answer, tuple):
         for lease in answer:
             assert isinstance(lease, LeasedJob)
-            used = before.ghost.reclaimed(lease.workflow, lease.step)
+            used = before.ghost.used(lease.workflow, lease.step)
             if lease.attempt != used + 1:
-                return f"job {lease.job} leased as attempt {lease.attempt} after {used} expiries"
+                return f"job {lease.job} leased as attempt {lease.attempt} after {used} " \
+                    "expiries and failures"  # fmt: skip
         return None
     swept = _events(action, answer)
     return None if swept is None else _first(_budget_problems(before, swept[1]))
@@ -80,7 +82,7 @@ def _budget_problems(before: State, events: list[Swept]) -> Iterator[str]:
         node = node_of(before.ghost, job.workflow, job.node)
         if node is None:
             continue
-        attempt = before.ghost.reclaimed(job.workflow, job.step) + 1
+        attempt = before.ghost.used(job.workflow, job.step) + 1
         last = attempt >= node.attempts
         right = (
             event.outcome in TIMED_OUT and event.cause is TimeoutCause.ATTEMPTS_EXHAUSTED

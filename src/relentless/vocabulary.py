@@ -93,7 +93,6 @@ class Reason(StrEnum):
     LABEL_NOT_OFFERED = "label_not_offered"
     MANUAL_STEP = "manual_step"
     NOT_MANUAL = "not_manual"
-    NOT_LEASED = "not_leased"
     INVALID_COMPLETION = "invalid_completion"
     INVALID_OUTPUT = "invalid_output"
     INVALID_FAILURE = "invalid_failure"

@@ -33,7 +33,7 @@ def test_the_correct_model_breaks_no_invariant(config: Configuration) -> None:
     result = explore(config)
     found = result.counterexample
     assert found is None, found.render()
-    assert result.states > 300
+    assert result.states > 50  # the smallest, `keys`, only starts workflows
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.__name__)

@@ -13,6 +13,7 @@ from spec.model import (
     STALE,
     Answer,
     Complete,
+    Fail,
     Graph,
     GraphError,
     InvalidRequest,
@@ -65,11 +66,62 @@ def test_start_creates_a_running_workflow_with_a_ready_first_job(model: Model) -
 
 
 def test_a_repeated_key_returns_the_first_workflow_and_creates_nothing(model: Model) -> None:
-    first = model.start("order", key="k")
+    first = model.start("order", key="k", context={"n": 1})
     before = model.state.store
-    again = model.start("order", key="k", context={"other": 1})
+    again = model.start("order", key="k", context={"n": 1})
     assert (again.workflow, again.created) == (first.workflow, False)
+    anywhere = model.start("order", version=99, key="k", context={"n": 1})
+    assert (anywhere.workflow, anywhere.created) == (first.workflow, False)
     assert model.state.store is before
+
+
+def test_a_repeated_key_with_another_input_is_a_key_conflict(model: Model) -> None:
+    model.start("order", key="k", context={"n": 1})
+    before = model.state.store
+    conflict = model.start("order", key="k", context={"n": 2})
+    assert (conflict.verdict, conflict.reason) == (Verdict.REJECTED, Reason.KEY_CONFLICT)
+    assert model.state.store is before
+
+
+def test_keys_are_scoped_per_definition_name(model: Model) -> None:
+    model.publish(Graph("other", 1, "a", {"a": Node("a", {"ok": "z"}), "z": Node()}))
+    first = model.start("order", key="k")
+    second = model.start("other", key="k")
+    assert second.created and second.workflow != first.workflow
+
+
+def test_a_failure_uses_an_attempt_then_gives_up_along_failed_or_as_an_incident() -> None:
+    charge = Node("charge", {"ok": "done", "failed": "refund"}, timeout=2, attempts=2,
+                  backoff=1)
+    refund = Node("refund", {"ok": "done"}, timeout=2, attempts=1)
+    model = Model([Graph("pay", 1, "charge", {"charge": charge, "refund": refund,
+                                              "done": Node()})])
+    model.start("pay")
+    [first] = model.lease("w", {"charge"}, lease_ticks=2)
+    assert model.apply(Fail(first.job, "down")) == ACCEPTED
+    assert model.apply(Fail(first.job, "down")) == ACCEPTED  # a repeat: nothing changes
+    assert model.lease("w", {"charge"}) == ()  # the backoff
+    model.advance(1)
+    [second] = model.lease("w", {"charge"}, lease_ticks=2)
+    assert second.attempt == 2
+    assert model.apply(Fail(second.job, "down")) == ACCEPTED
+    workflow = model.workflow(1)
+    assert workflow is not None and (workflow.node, workflow.history[-1].label) == (
+        "refund", "failed")
+    [third] = model.lease("w", {"refund"}, lease_ticks=2)
+    assert model.apply(Fail(third.job, "bad card", retryable=False)) == ACCEPTED
+    workflow = model.workflow(1)
+    assert workflow is not None
+    assert (workflow.status, workflow.incident) == (Status.INCIDENT, TimeoutCause.FAILED)
+    assert model.apply(Fail(second.job + 5, "x")).reason is Reason.UNKNOWN_JOB
+    job = model.job(third.job)
+    assert job is not None and (job.state, job.error) == (JobState.FAILED, "bad card")
+
+
+def test_a_worker_cannot_send_the_reserved_failed(model: Model) -> None:
+    model.start("order")
+    [lease] = model.lease("w", {"fetch"})
+    assert model.complete(lease.job, "failed").reason is Reason.RESERVED_LABEL
 
 
 def test_unknown_definitions_and_versions_are_rejected(model: Model) -> None:

@@ -109,6 +109,8 @@ class EngineMatchesModel(RuleBasedStateMachine):
     @rule(key=st.sampled_from([None, "k1", "k2"]),
           context=st.dictionaries(st.sampled_from("abc"), st.integers(0, 3), max_size=2))
     def start(self, key: str | None, context: dict[str, int]) -> None:
+        if key is not None:
+            context = {"key": len(key)}  # one input per key: a repeat is the same request
         [started] = self.run(self.engine.workflows.start([StartRequest("lockstep", key=key,
                                                                        context=context)]))
         expected = self.model.start("lockstep", key=key, context=context)

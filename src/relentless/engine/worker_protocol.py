@@ -13,7 +13,7 @@ from datetime import datetime
 
 import asyncpg
 
-from relentless.core.definition import RESERVED_LABEL
+from relentless.core.definition import RESERVED_LABELS
 from relentless.core.status import Status
 from relentless.engine.context import EngineContext
 from relentless.engine.failures import fail_attempts
@@ -167,7 +167,7 @@ class _Batch:
         row = self._rows.get(key) if key is not None else None
         if row is None or key is None:
             return rejected(Reason.UNKNOWN_JOB)
-        if completion.label == RESERVED_LABEL:
+        if completion.label in RESERVED_LABELS:  # `timeout` and `failed`: the engine's
             return rejected(Reason.RESERVED_LABEL)
         if row["manual"] and by is None:
             return rejected(Reason.MANUAL_STEP)
