@@ -13,7 +13,12 @@ is the NumPy twin, and both must return identical arrays.
 
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free
+from libc.string cimport memset
+from libc.stdint cimport uint32_t
+
+cdef extern from "stdlib.h" nogil:
+    int posix_memalign(void** memptr, size_t alignment, size_t size)
 
 from kernel_types cimport ADVANCED, BAD_BATCH, BAD_TABLES, CORRUPT_TABLES, LABEL_NOT_OFFERED
 from kernel_types cimport follow
@@ -47,19 +52,83 @@ cdef struct Model:
     const double* duration_start
     const double* duration_value
     const double* duration_slope
-    # Guide tables, built per call: entry off + k is the segment holding k / count.
-    int64_t* label_guide
-    int64_t* duration_guide
 
 
 cdef struct Outputs:
+    # The chunk's slices of the per-run outputs (per-node sums go to Packed.totals).
     int32_t* end_node
     uint8_t* status
     int64_t* time
     int32_t* steps
-    int64_t* node_time
-    int64_t* node_visits
-    int64_t* node_attempts
+
+
+cdef struct Step:
+    # One node's settings as the attempt loop reads them: one 64-byte line per node.
+    int64_t timeout
+    int64_t deadline
+    double fail_below
+    double lost_below
+    int32_t attempts
+    int32_t backoff_first     # index of delay(1) in the backoff table
+    int32_t backoff_last      # index of the last delay tabulated for the node
+    int32_t label_cells       # offset of the node's label cells
+    int32_t label_last        # index of the node's last label segment
+    int32_t duration_cells
+    int32_t duration_last
+    uint8_t label_shift       # a 32-bit draw >> label_shift is its label cell
+    uint8_t duration_shift    # a 64-bit draw >> duration_shift is its duration cell
+
+
+cdef struct DurationSegment:
+    double start
+    double value
+    double slope
+    double unused
+
+
+cdef struct LabelSegment:
+    double start
+    int32_t label
+    int32_t unused
+
+
+cdef struct Totals:
+    # One node's sums in one thread, 32 bytes, in a block of the thread's own.
+    int64_t time
+    int64_t visits
+    int64_t attempts
+    int64_t unused
+
+
+cdef struct Packed:
+    # What run_chunk reads, built per call from a checked Model; every block is owned
+    # by one call (one thread), starts on a cache line and is freed by release().
+    const int32_t* next
+    const uint8_t* leaf
+    int32_t width
+    int32_t start
+    int32_t failed_label
+    Step* steps
+    const int64_t* backoff
+    uint32_t* cells
+    DurationSegment* durations
+    LabelSegment* labels
+    Totals* totals
+
+
+cdef int32_t MAX_CELL_BITS = 10
+# A node's segments get 2**bits cells, at least 8 per segment (at most 1,024 in all):
+# u lands in cell floor(u * 2**bits), which is exact, and the cell names the segment
+# holding its left edge. Only a cell with another segment starting inside it needs a
+# scan, and with 8 cells per segment few do, so the loop's branches stay predictable.
+
+
+cdef void* _aligned(size_t size) noexcept nogil:
+    """``size`` bytes on a 64-byte boundary (freed with free()), or NULL."""
+    cdef void* block = NULL
+    if posix_memalign(&block, 64, max(size, <size_t>64)) != 0:
+        return NULL
+    return block
 
 
 cdef inline uint64_t rotl(uint64_t x, int k) noexcept nogil:
@@ -72,156 +141,227 @@ cdef inline uint64_t splitmix(uint64_t z) noexcept nogil:
     return z ^ (z >> 31)
 
 
-cdef inline uint64_t next_word(uint64_t* s) noexcept nogil:
-    cdef uint64_t result = rotl(s[1] * 5, 7) * 9
-    cdef uint64_t t = s[1] << 17
-    s[2] ^= s[0]
-    s[3] ^= s[1]
-    s[1] ^= s[2]
-    s[0] ^= s[3]
-    s[2] ^= t
-    s[3] = rotl(s[3], 45)
-    return result
+cdef int32_t _cell_bits(int32_t count) noexcept nogil:
+    cdef int32_t bits = 1
+    if count <= 1:
+        return 1
+    while (1 << bits) < 8 * count and bits < MAX_CELL_BITS:
+        bits += 1
+    return bits
 
 
-cdef inline int64_t segment(const double* starts, const int64_t* guide, int64_t low,
-                            int32_t width, double u) noexcept nogil:
-    """The last segment in [low, low + width) whose start is <= u.
+cdef Py_ssize_t _fill_cells(uint32_t* cells, const double* starts, const int32_t* ids,
+                            int64_t low, int32_t count, int32_t bits) noexcept nogil:
+    """The 2**bits cells of one node's segments [low, low + count); how many.
 
-    The guide table lands on or next to it, so the scans below rarely take a step;
-    the answer is the one the NumPy twin finds by bisection.
+    Cell k is ``segment << 1`` for the last segment starting at or before k / 2**bits,
+    with bit 0 set if another segment starts before (k + 1) / 2**bits. For labels
+    (``ids`` given) a cell without a scan holds the label itself instead of the segment.
     """
-    cdef int64_t k = <int64_t>(u * width)
-    if k >= width:
-        k = width - 1
-    cdef int64_t j = guide[low + k]
-    cdef int64_t last = low + width - 1
-    while j < last and starts[j + 1] <= u:
-        j += 1
-    while j > low and starts[j] > u:
-        j -= 1
-    return j
+    cdef int64_t size = (<int64_t>1) << bits, k, j = low, last = low + count - 1
+    cdef double left, right
+    for k in range(size):
+        left = (<double>k) / size
+        right = (<double>(k + 1)) / size
+        while j < last and starts[j + 1] <= left:
+            j += 1
+        if j < last and starts[j + 1] < right:
+            cells[k] = (<uint32_t>j << 1) | 1
+        else:
+            cells[k] = <uint32_t>(ids[j] if ids != NULL else j) << 1
+    return size
 
 
-cdef int64_t* build_guide(const double* starts, const int64_t* offsets, const int32_t* counts,
-                          Py_ssize_t nodes, Py_ssize_t length):
-    """For each node's segments, the segment holding each k / count; NULL if out of memory."""
-    cdef int64_t* guide = <int64_t*>malloc(max(length, 1) * sizeof(int64_t))
-    cdef Py_ssize_t n
-    cdef int64_t k, j, low
-    if guide == NULL:
-        return NULL
+cdef int _pack(const Model* m, Packed* p, Py_ssize_t nodes, Py_ssize_t backoffs,
+               Py_ssize_t labels, Py_ssize_t durations):
+    """Fill ``p`` from the checked ``m``; 0, or -1 if out of memory (p is then released)."""
+    cdef Py_ssize_t n, j, cell_count = 0
+    cdef Step* step
+    p.next = m.next
+    p.leaf = m.leaf
+    p.width = m.width
+    p.start = m.start
+    p.failed_label = m.failed_label
+    p.backoff = m.backoff
     for n in range(nodes):
-        low = offsets[n]
-        j = low
-        for k in range(counts[n]):
-            while j < low + counts[n] - 1 and starts[j + 1] <= (<double>k) / counts[n]:
-                j += 1
-            guide[low + k] = j
-    return guide
+        cell_count += (1 << _cell_bits(m.label_count[n])) + (1 << _cell_bits(m.duration_count[n]))
+    p.steps = <Step*>_aligned(nodes * sizeof(Step))
+    p.cells = <uint32_t*>_aligned(cell_count * sizeof(uint32_t))
+    p.durations = <DurationSegment*>_aligned(durations * sizeof(DurationSegment))
+    p.labels = <LabelSegment*>_aligned(labels * sizeof(LabelSegment))
+    p.totals = <Totals*>_aligned(nodes * sizeof(Totals))
+    if not (p.steps and p.cells and p.durations and p.labels and p.totals):
+        _release(p)
+        return -1
+    memset(p.totals, 0, nodes * sizeof(Totals))
+    memset(p.cells, 0, cell_count * sizeof(uint32_t))
+    for j in range(durations):
+        p.durations[j].start = m.duration_start[j]
+        p.durations[j].value = m.duration_value[j]
+        p.durations[j].slope = m.duration_slope[j]
+    for j in range(labels):
+        p.labels[j].start = m.label_start[j]
+        p.labels[j].label = m.label_id[j]
+    cell_count = 0
+    for n in range(nodes):
+        step = &p.steps[n]
+        step.timeout = m.timeout[n]
+        step.deadline = m.deadline[n]
+        step.fail_below = m.fail_below[n]
+        step.lost_below = m.lost_below[n]
+        step.attempts = m.attempts[n]
+        step.backoff_first = m.backoff_offset[n]
+        step.backoff_last = m.backoff_offset[n] + m.backoff_count[n] - 1
+        step.label_last = m.label_offset[n] + m.label_count[n] - 1
+        step.duration_last = m.duration_offset[n] + m.duration_count[n] - 1
+        step.label_cells = cell_count
+        step.label_shift = 32 - _cell_bits(m.label_count[n])
+        if m.label_count[n] > 0:
+            _fill_cells(p.cells + cell_count, m.label_start, m.label_id, m.label_offset[n],
+                        m.label_count[n], _cell_bits(m.label_count[n]))
+        cell_count += 1 << _cell_bits(m.label_count[n])
+        step.duration_cells = cell_count
+        step.duration_shift = 64 - _cell_bits(m.duration_count[n])
+        if m.duration_count[n] > 0:
+            _fill_cells(p.cells + cell_count, m.duration_start, NULL, m.duration_offset[n],
+                        m.duration_count[n], _cell_bits(m.duration_count[n]))
+        cell_count += 1 << _cell_bits(m.duration_count[n])
+    return 0
 
 
-cdef int64_t run_chunk(const Model* m, Outputs* out, int64_t runs, int64_t first_run,
+cdef void _release(Packed* p) noexcept:
+    free(p.steps)
+    free(p.cells)
+    free(p.durations)
+    free(p.labels)
+    free(p.totals)
+    p.steps = NULL
+    p.cells = NULL
+    p.durations = NULL
+    p.labels = NULL
+    p.totals = NULL
+
+
+cdef int64_t run_chunk(const Packed* p, Outputs* out, int64_t runs, int64_t first_run,
                        uint64_t seed, int32_t max_steps) noexcept nogil:
-    """Every run of the chunk; the number of steps simulated."""
-    cdef uint64_t s[4]
-    cdef uint64_t first, second, counter
-    cdef int64_t run, now, started, ready, end, cut, duration, timeout, total = 0
-    cdef int64_t j, count
-    cdef int32_t node, target, label, attempt, steps, k
+    """Every run of the chunk; the number of steps simulated.
+
+    Nothing here allocates or touches a Python object; the only memory written is the
+    chunk's own slice of the per-run outputs and this call's own totals block.
+    """
+    cdef uint64_t s0, s1, s2, s3, t, first, second, counter
+    cdef int64_t run, now, started, ready, end, cut, duration, total = 0, delay
+    cdef int64_t j, last
+    cdef int32_t node, target, label, attempt, steps
+    cdef uint32_t cell
     cdef uint8_t status
-    cdef double outcome, u
+    cdef double u
     cdef bint expired, failed
-    # Locals, so that the C compiler keeps them in registers: stores to the outputs
-    # could otherwise alias every table and force a reload after each one.
-    cdef const int32_t* m_next = m.next
-    cdef const uint8_t* m_leaf = m.leaf
-    cdef int32_t m_width = m.width
-    cdef int32_t m_start = m.start
-    cdef int32_t m_failed_label = m.failed_label
-    cdef const int64_t* m_timeout = m.timeout
-    cdef const int32_t* m_attempts = m.attempts
-    cdef const int64_t* m_deadline = m.deadline
-    cdef const int64_t* m_backoff_offset = m.backoff_offset
-    cdef const int32_t* m_backoff_count = m.backoff_count
-    cdef const int64_t* m_backoff = m.backoff
-    cdef const double* m_fail_below = m.fail_below
-    cdef const double* m_lost_below = m.lost_below
-    cdef const int64_t* m_label_offset = m.label_offset
-    cdef const int32_t* m_label_count = m.label_count
-    cdef const double* m_label_start = m.label_start
-    cdef const int32_t* m_label_id = m.label_id
-    cdef const int64_t* m_duration_offset = m.duration_offset
-    cdef const int32_t* m_duration_count = m.duration_count
-    cdef const double* m_duration_start = m.duration_start
-    cdef const double* m_duration_value = m.duration_value
-    cdef const double* m_duration_slope = m.duration_slope
-    cdef const int64_t* m_label_guide = m.label_guide
-    cdef const int64_t* m_duration_guide = m.duration_guide
-    cdef int64_t* node_time = out.node_time
-    cdef int64_t* node_visits = out.node_visits
-    cdef int64_t* node_attempts = out.node_attempts
+    cdef const Step* step
+    cdef const DurationSegment* segment
+    cdef const int32_t* next_table = p.next
+    cdef const uint8_t* leaf = p.leaf
+    cdef int32_t width = p.width
+    cdef const Step* steps_table = p.steps
+    cdef const uint32_t* cells = p.cells
+    cdef const DurationSegment* durations = p.durations
+    cdef const LabelSegment* labels = p.labels
+    cdef const int64_t* backoff = p.backoff
+    cdef Totals* totals = p.totals
+    cdef int32_t* end_node = out.end_node
+    cdef uint8_t* end_status = out.status
+    cdef int64_t* end_time = out.time
+    cdef int32_t* end_steps = out.steps
     for run in range(runs):
         counter = <uint64_t>(first_run + run) * 4
-        for k in range(4):
-            s[k] = splitmix(seed + (counter + <uint64_t>(k + 1)) * GOLDEN)
-        node = m_start
+        s0 = splitmix(seed + (counter + 1) * GOLDEN)
+        s1 = splitmix(seed + (counter + 2) * GOLDEN)
+        s2 = splitmix(seed + (counter + 3) * GOLDEN)
+        s3 = splitmix(seed + (counter + 4) * GOLDEN)
+        node = p.start
         now = 0
         steps = 0
         status = ADVANCED
         while True:
+            step = &steps_table[node]
             started = now
             ready = now
             attempt = 1
-            timeout = m_timeout[node]
-            cut = NEVER if m_deadline[node] == NEVER else started + m_deadline[node]
+            cut = NEVER if step.deadline == NEVER else started + step.deadline
             while True:
-                first = next_word(s)
-                second = next_word(s)
-                outcome = <double>(first >> 32) * 2.3283064365386963e-10
-                u = <double>(second >> 11) * 1.1102230246251565e-16
-                j = segment(m_duration_start, m_duration_guide, m_duration_offset[node],
-                            m_duration_count[node], u)
-                duration = <int64_t>(m_duration_value[j] + m_duration_slope[j] * (u - m_duration_start[j]))
-                failed = outcome < m_fail_below[node]
-                expired = (not failed and outcome < m_lost_below[node]) or duration >= timeout
-                end = ready + (timeout if expired else duration)
+                # xoshiro256**, twice: the outcome and label word, then the duration word.
+                first = rotl(s1 * 5, 7) * 9
+                t = s1 << 17
+                s2 ^= s0
+                s3 ^= s1
+                s1 ^= s2
+                s0 ^= s3
+                s2 ^= t
+                s3 = rotl(s3, 45)
+                second = rotl(s1 * 5, 7) * 9
+                t = s1 << 17
+                s2 ^= s0
+                s3 ^= s1
+                s1 ^= s2
+                s0 ^= s3
+                s2 ^= t
+                s3 = rotl(s3, 45)
+                u = <double><int64_t>(second >> 11) * 1.1102230246251565e-16
+                cell = cells[step.duration_cells + <int64_t>(second >> step.duration_shift)]
+                j = cell >> 1
+                if cell & 1:
+                    last = step.duration_last
+                    while j < last and durations[j + 1].start <= u:
+                        j += 1
+                segment = &durations[j]
+                duration = <int64_t>(segment.value + segment.slope * (u - segment.start))
+                u = <double><int64_t>(first >> 32) * 2.3283064365386963e-10
+                failed = u < step.fail_below
+                expired = (not failed and u < step.lost_below) or duration >= step.timeout
+                end = ready + (step.timeout if expired else duration)
                 if end >= cut:
                     label = 0
                     now = cut
                     break
                 if not expired and not failed:
-                    u = <double>(first & 0xFFFFFFFFULL) * 2.3283064365386963e-10
-                    j = segment(m_label_start, m_label_guide, m_label_offset[node],
-                                m_label_count[node], u)
-                    label = m_label_id[j]
+                    cell = cells[step.label_cells + <int64_t>((first & 0xFFFFFFFFULL) >> step.label_shift)]
+                    if cell & 1:
+                        u = <double><int64_t>(first & 0xFFFFFFFFULL) * 2.3283064365386963e-10
+                        j = cell >> 1
+                        last = step.label_last
+                        while j < last and labels[j + 1].start <= u:
+                            j += 1
+                        label = labels[j].label
+                    else:
+                        label = cell >> 1
                     now = end
                     break
-                if attempt >= m_attempts[node]:
-                    label = 0 if expired else m_failed_label
+                if attempt >= step.attempts:
+                    label = 0 if expired else p.failed_label
                     now = end
                     break
-                count = m_backoff_count[node]
-                ready = end + m_backoff[m_backoff_offset[node] + (attempt if attempt < count else count) - 1]
+                j = step.backoff_first + attempt - 1
+                delay = backoff[j if j < step.backoff_last else step.backoff_last]
+                ready = end + delay
                 if ready >= cut:
                     label = 0
                     now = cut
                     break
                 attempt += 1
             steps += 1
-            node_time[node] += now - started
-            node_visits[node] += 1
-            node_attempts[node] += attempt
-            status = follow(m_next, m_leaf, m_width, node, label, &target)
+            totals[node].time += now - started
+            totals[node].visits += 1
+            totals[node].attempts += attempt
+            status = follow(next_table, leaf, width, node, label, &target)
             if status == LABEL_NOT_OFFERED:
                 break
             node = target
             if status != ADVANCED or steps >= max_steps:
                 break
-        out.end_node[run] = node
-        out.status[run] = status
-        out.time[run] = now
-        out.steps[run] = steps
+        end_node[run] = node
+        end_status[run] = status
+        end_time[run] = now
+        end_steps[run] = steps
         total += steps
     return total
 
@@ -361,19 +501,23 @@ def simulate(object tables, int64_t first_run, uint64_t seed, int32_t max_steps,
             return BAD_BATCH
     cdef Outputs out = Outputs(
         <int32_t*>_data(end_node), <uint8_t*>_data(status), <int64_t*>_data(time_ms),
-        <int32_t*>_data(steps), <int64_t*>_data(node_time_ms), <int64_t*>_data(node_visits),
-        <int64_t*>_data(node_attempts))
+        <int32_t*>_data(steps))
+    cdef int64_t* node_time = <int64_t*>_data(node_time_ms)
+    cdef int64_t* visits = <int64_t*>_data(node_visits)
+    cdef int64_t* attempts = <int64_t*>_data(node_attempts)
     cdef int64_t total
-    m.label_guide = build_guide(m.label_start, m.label_offset, m.label_count, nodes,
-                                len(tables.label_start))
-    m.duration_guide = build_guide(m.duration_start, m.duration_offset, m.duration_count, nodes,
-                                   len(tables.duration_start))
+    cdef Py_ssize_t n
+    cdef Packed packed
+    if _pack(&m, &packed, nodes, len(tables.backoff_ms), len(tables.label_start),
+             len(tables.duration_start)) < 0:
+        raise MemoryError("no memory for the simulation's packed tables")
     try:
-        if m.label_guide == NULL or m.duration_guide == NULL:
-            raise MemoryError("no memory for the simulation's guide tables")
         with nogil:
-            total = run_chunk(&m, &out, runs, first_run, seed, max_steps)
+            total = run_chunk(&packed, &out, runs, first_run, seed, max_steps)
+        for n in range(nodes):
+            node_time[n] += packed.totals[n].time
+            visits[n] += packed.totals[n].visits
+            attempts[n] += packed.totals[n].attempts
     finally:
-        free(m.label_guide)
-        free(m.duration_guide)
+        _release(&packed)
     return total
