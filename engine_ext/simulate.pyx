@@ -41,8 +41,10 @@ cdef struct Model:
     const int64_t* backoff_offset
     const int32_t* backoff_count
     const int64_t* backoff
+    const double* permanent_below
     const double* fail_below
     const double* lost_below
+    const double* jitter
     const int64_t* label_offset
     const int32_t* label_count
     const double* label_start
@@ -69,14 +71,21 @@ cdef struct Step:
     double fail_below
     double lost_below
     int32_t attempts
-    int32_t backoff_first     # index of delay(1) in the backoff table
-    int32_t backoff_last      # index of the last delay tabulated for the node
     int32_t label_cells       # offset of the node's label cells
     int32_t label_last        # index of the node's last label segment
     int32_t duration_cells
     int32_t duration_last
     uint8_t label_shift       # a 32-bit draw >> label_shift is its label cell
     uint8_t duration_shift    # a 64-bit draw >> duration_shift is its duration cell
+
+
+cdef struct Retry:
+    # What only a failed or expired attempt reads, kept out of the hot line.
+    double permanent_below
+    double jitter
+    int32_t backoff_first     # index of delay(1) in the backoff table
+    int32_t backoff_last      # index of the last delay tabulated for the node
+    int64_t unused
 
 
 cdef struct DurationSegment:
@@ -109,6 +118,7 @@ cdef struct Packed:
     int32_t start
     int32_t failed_label
     Step* steps
+    Retry* retries
     const int64_t* backoff
     uint32_t* cells
     DurationSegment* durations
@@ -186,11 +196,12 @@ cdef int _pack(const Model* m, Packed* p, Py_ssize_t nodes, Py_ssize_t backoffs,
     for n in range(nodes):
         cell_count += (1 << _cell_bits(m.label_count[n])) + (1 << _cell_bits(m.duration_count[n]))
     p.steps = <Step*>_aligned(nodes * sizeof(Step))
+    p.retries = <Retry*>_aligned(nodes * sizeof(Retry))
     p.cells = <uint32_t*>_aligned(cell_count * sizeof(uint32_t))
     p.durations = <DurationSegment*>_aligned(durations * sizeof(DurationSegment))
     p.labels = <LabelSegment*>_aligned(labels * sizeof(LabelSegment))
     p.totals = <Totals*>_aligned(nodes * sizeof(Totals))
-    if not (p.steps and p.cells and p.durations and p.labels and p.totals):
+    if not (p.steps and p.retries and p.cells and p.durations and p.labels and p.totals):
         _release(p)
         return -1
     memset(p.totals, 0, nodes * sizeof(Totals))
@@ -210,8 +221,10 @@ cdef int _pack(const Model* m, Packed* p, Py_ssize_t nodes, Py_ssize_t backoffs,
         step.fail_below = m.fail_below[n]
         step.lost_below = m.lost_below[n]
         step.attempts = m.attempts[n]
-        step.backoff_first = m.backoff_offset[n]
-        step.backoff_last = m.backoff_offset[n] + m.backoff_count[n] - 1
+        p.retries[n].permanent_below = m.permanent_below[n]
+        p.retries[n].jitter = m.jitter[n]
+        p.retries[n].backoff_first = m.backoff_offset[n]
+        p.retries[n].backoff_last = m.backoff_offset[n] + m.backoff_count[n] - 1
         step.label_last = m.label_offset[n] + m.label_count[n] - 1
         step.duration_last = m.duration_offset[n] + m.duration_count[n] - 1
         step.label_cells = cell_count
@@ -231,11 +244,13 @@ cdef int _pack(const Model* m, Packed* p, Py_ssize_t nodes, Py_ssize_t backoffs,
 
 cdef void _release(Packed* p) noexcept:
     free(p.steps)
+    free(p.retries)
     free(p.cells)
     free(p.durations)
     free(p.labels)
     free(p.totals)
     p.steps = NULL
+    p.retries = NULL
     p.cells = NULL
     p.durations = NULL
     p.labels = NULL
@@ -258,6 +273,7 @@ cdef int64_t run_chunk(const Packed* p, Outputs* out, int64_t runs, int64_t firs
     cdef double u
     cdef bint expired, failed
     cdef const Step* step
+    cdef const Retry* retry
     cdef const DurationSegment* segment
     cdef const int32_t* next_table = p.next
     cdef const uint8_t* leaf = p.leaf
@@ -336,13 +352,18 @@ cdef int64_t run_chunk(const Packed* p, Outputs* out, int64_t runs, int64_t firs
                         label = cell >> 1
                     now = end
                     break
-                if attempt >= step.attempts:
+                retry = &p.retries[node]
+                if attempt >= step.attempts or (failed and not expired
+                                                and u < retry.permanent_below):
                     label = 0 if expired else p.failed_label
                     now = end
                     break
-                j = step.backoff_first + attempt - 1
-                delay = backoff[j if j < step.backoff_last else step.backoff_last]
-                ready = end + delay
+                j = retry.backoff_first + attempt - 1
+                delay = backoff[j if j < retry.backoff_last else retry.backoff_last]
+                # The label draw is unused by an attempt that did not complete: it jitters
+                # the wait, as Backoff.jittered_ms does (the same operations, in order).
+                u = <double><int64_t>(first & 0xFFFFFFFFULL) * 2.3283064365386963e-10
+                ready = end + delay - <int64_t>(<double>delay * retry.jitter * u)
                 if ready >= cut:
                     label = 0
                     now = cut
@@ -414,7 +435,8 @@ cdef int _check(object tables, Model* m, Py_ssize_t* node_count):
     for name, typenum in (("timeout_ms", cnp.NPY_INT64), ("attempts", cnp.NPY_INT32),
                           ("deadline_ms", cnp.NPY_INT64), ("backoff_offset", cnp.NPY_INT64),
                           ("backoff_count", cnp.NPY_INT32), ("fail_below", cnp.NPY_FLOAT64),
-                          ("lost_below", cnp.NPY_FLOAT64), ("label_offset", cnp.NPY_INT64),
+                          ("lost_below", cnp.NPY_FLOAT64), ("permanent_below", cnp.NPY_FLOAT64),
+                          ("jitter", cnp.NPY_FLOAT64), ("label_offset", cnp.NPY_INT64),
                           ("label_count", cnp.NPY_INT32), ("duration_offset", cnp.NPY_INT64),
                           ("duration_count", cnp.NPY_INT32)):
         if not _vector(getattr(tables, name), typenum, nodes):
@@ -440,6 +462,8 @@ cdef int _check(object tables, Model* m, Py_ssize_t* node_count):
     m.backoff_count = <const int32_t*>_data(tables.backoff_count)
     m.backoff = <const int64_t*>_data(tables.backoff_ms)
     m.fail_below = <const double*>_data(tables.fail_below)
+    m.permanent_below = <const double*>_data(tables.permanent_below)
+    m.jitter = <const double*>_data(tables.jitter)
     m.lost_below = <const double*>_data(tables.lost_below)
     m.label_offset = <const int64_t*>_data(tables.label_offset)
     m.label_count = <const int32_t*>_data(tables.label_count)

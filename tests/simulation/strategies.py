@@ -15,10 +15,12 @@ LABELS = ("ok", "error", "again", "retry", "timeout", FAILED_LABEL)
 
 
 @st.composite
-def definitions(draw: st.DrawFn, max_steps: int = 6, max_attempts: int = 3) -> Definition:
+def definitions(draw: st.DrawFn, max_steps: int = 6, max_attempts: int = 3,
+                jitter: bool = True) -> Definition:
     """A valid definition: chained s0 -> s1 -> ... -> leaf0 by ``next``, other edges anywhere.
 
-    Nodes get random timeouts, attempts, backoffs and deadlines; some are manual;
+    Nodes get random timeouts, attempts, backoffs (with jitter, unless ``jitter`` is
+    false) and deadlines; some are manual;
     ``timeout`` and ``failed`` are routed on some nodes only, so incidents happen.
     """
     steps = draw(st.integers(1, max_steps))
@@ -40,6 +42,8 @@ def definitions(draw: st.DrawFn, max_steps: int = 6, max_attempts: int = 3) -> D
         elif backoff == "growing":
             node["backoff"] = {"initial": "100ms", "multiplier": draw(st.sampled_from([1.5, 2])),
                                "max": format_duration(draw(st.integers(1, 10)) * 100)}
+            if jitter:
+                node["backoff"]["jitter"] = draw(st.sampled_from([0.0, 0.1, 0.5, 1.0]))
         if draw(st.booleans()):
             node["deadline"] = format_duration(draw(st.integers(1, 100)) * 100)
         if draw(st.integers(0, 4)) == 0:
@@ -84,5 +88,6 @@ def scenarios(draw: st.DrawFn, definition: Definition) -> Scenario:
             fail = draw(st.sampled_from([0.0, 0.1, 0.3]))
             entry["fail"] = fail
             entry["lost"] = draw(st.sampled_from([0.0, 0.1, 0.5 - fail]))
+            entry["permanent"] = draw(st.sampled_from([0.0, 0.0, 0.05, 0.2]))
         nodes[name] = entry
     return scenario_from_data({"nodes": nodes}, definition)

@@ -29,7 +29,7 @@ def test_the_payment_steps_have_the_worked_example_bounds(payment: Definition) -
     # 3 attempts of 30s and 2 waits of 1s
     assert exits["ok"] == Exit("ok", "ship", 0, 92_000)
     assert exits[RESERVED_LABEL] == Exit(RESERVED_LABEL, "escalate", 32_000, 92_000)
-    assert exits[FAILED_LABEL] == Exit(FAILED_LABEL, None, 2_000, 92_000)
+    assert exits[FAILED_LABEL] == Exit(FAILED_LABEL, None, 0, 92_000)  # final at once
     manual = {e.label: e for e in step_exits(payment.nodes["escalate"])}
     assert manual["retry"].worst_ms == math.inf
     assert RESERVED_LABEL not in manual  # a manual step without a deadline never times out
@@ -57,7 +57,7 @@ nodes:
     exits = {e.label: e for e in step_exits(definition.nodes["a"])}
     assert exits["ok"].worst_ms == 5_000
     assert (exits[RESERVED_LABEL].best_ms, exits[RESERVED_LABEL].worst_ms) == (5_000, 5_000)
-    assert exits[FAILED_LABEL].best_ms == 2_000
+    assert exits[FAILED_LABEL].best_ms == 0  # a failure that may not be retried
 
 
 def test_an_sla_gets_a_verdict_and_a_pass_count_per_cycle() -> None:
@@ -142,7 +142,7 @@ def steering(definition: Definition, analysis: Analysis, outcome: str | None) ->
         if exit_.label in node.offered_labels:
             entry["labels"] = {exit_.label: 1}
         elif exit_.label == FAILED_LABEL:
-            entry["fail"] = 1
+            entry["permanent"] = 1
         else:  # the least timeout: earlier attempts fail at once, the last one is lost
             share = (node.attempts - 1) / node.attempts
             entry.update(fail=share, lost=1 - share)
@@ -151,7 +151,8 @@ def steering(definition: Definition, analysis: Analysis, outcome: str | None) ->
 
 
 @settings(max_examples=60)
-@given(definition=definitions(max_steps=4, max_attempts=2), pick=st.integers(0, 10))
+@given(definition=definitions(max_steps=4, max_attempts=2, jitter=False),
+       pick=st.integers(0, 10))
 def test_the_computed_best_case_is_reached_by_some_run(definition: Definition,
                                                         pick: int) -> None:
     analysis = analyze(definition)
@@ -180,5 +181,29 @@ nodes:
     runs = simulate(definition, scenario, 2_000)
     at_out = runs.status == Status.REACHED_LEAF
     assert int(runs.time_ms[at_out].min()) == 12_000
-    assert int(runs.time_ms[~at_out].min()) == analysis.best["a"][None] == 2_000
+    assert int(runs.time_ms[~at_out].min()) == 2_000  # retried failures, then a last one
+    assert analysis.best["a"][None] == 0  # a failure that may not be retried, at once
+    final = scenario_from_data({"nodes": {"a": {"permanent": 0.5, "lost": 0.5}}}, definition)
+    runs = simulate(definition, final, 2_000)
+    assert int(runs.time_ms[runs.status == Status.LABEL_NOT_OFFERED].min()) == 0
     assert analysis.worst["a"]["out"] == math.inf  # ok -> a can repeat without bound
+
+
+def test_jitter_shortens_the_least_wait_and_never_the_largest() -> None:
+    definition = parse_definition("""\
+name: j
+start: a
+nodes:
+  a: {operation: x, timeout: 10s, attempts: 3,
+      backoff: {initial: 1s, multiplier: 2, jitter: 0.5}, on: {ok: a, timeout: out}}
+  out: {}
+""")
+    analysis = analyze(definition)
+    # Waits of 1s and 2s, each shortened by just under half: 501ms + 1001ms.
+    assert analysis.best["a"]["out"] == 501 + 1_001 + 10_000
+    exits = {e.label: e for e in step_exits(definition.nodes["a"])}
+    assert exits[RESERVED_LABEL].worst_ms == 3 * 10_000 + 1_000 + 2_000
+    scenario = scenario_from_data({"nodes": {"a": {"fail": 0.5, "lost": 0.5}}}, definition)
+    runs = simulate(definition, scenario, 20_000)
+    times = runs.time_ms[runs.status == Status.REACHED_LEAF]
+    assert analysis.best["a"]["out"] <= int(times.min()) < 1_000 + 2_000 + 10_000

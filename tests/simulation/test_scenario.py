@@ -105,3 +105,15 @@ def test_default_failures_apply_to_workers_not_to_people(payment: Definition) ->
     scenario = parse_scenario("defaults: {fail: 0.1, lost: 0.2}", payment)
     assert (scenario.steps["charge"].fail, scenario.steps["charge"].lost) == (0.1, 0.2)
     assert (scenario.steps["escalate"].fail, scenario.steps["escalate"].lost) == (0.0, 0.0)
+
+
+def test_permanent_failures_are_read_bounded_and_kept_from_people(payment: Definition) -> None:
+    scenario = parse_scenario("nodes: {charge: {fail: 0.1, permanent: 0.05, lost: 0.2}}",
+                              payment)
+    step = scenario.steps["charge"]
+    assert (step.permanent_below, step.fail_below, step.lost_below) == (
+        0.05, 0.05 + 0.1, 0.05 + 0.1 + 0.2)
+    assert ("bad_probability", "charge", "fail", 1) in problems(
+        "nodes: {charge: {fail: 0.5, lost: 0.3, permanent: 0.3}}", payment)
+    assert ("manual_failure", "escalate", "permanent", 1) in problems(
+        "nodes: {escalate: {permanent: 0.1}}", payment)

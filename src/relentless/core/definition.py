@@ -52,6 +52,14 @@ class Backoff:
             return cap
         return min(int(self.initial_ms * self.multiplier**exponent), cap)
 
+    def jittered_ms(self, delay_ms: int, u: float) -> int:
+        """``delay_ms`` shortened by its jitter share times ``u`` (uniform in [0, 1)).
+
+        The engine draws ``u`` from ``random.random()``; the simulators pass a draw of
+        their own streams, so both shorten a delay by the same rule.
+        """
+        return delay_ms - int(delay_ms * self.jitter * u) if self.jitter else delay_ms
+
     def canonical(self) -> dict[str, Any]:
         """Plain data for fingerprints and storage (``jitter`` only when set, so that older
         definitions keep their fingerprints)."""

@@ -38,9 +38,7 @@ def retry_delay_ms(loaded: LoadedDefinition, node: str, failed_attempts: int) ->
     """The node's backoff after ``failed_attempts``, shortened by up to its jitter."""
     backoff = loaded.compiled.definition.nodes[node].backoff
     delay = backoff.delay_ms(failed_attempts)
-    if backoff.jitter:
-        delay -= int(delay * backoff.jitter * random.random())
-    return delay
+    return backoff.jittered_ms(delay, random.random()) if backoff.jitter else delay
 
 
 def retry_of(loaded: LoadedDefinition, node: str, job: JobKey, now: datetime) -> RetryJob:

@@ -81,14 +81,17 @@ def step_exits(node: Node) -> tuple[Exit, ...]:
         return tuple(exits)
     retries = node.attempts - 1
     waits = rules.total_backoff_ms(node.backoff, retries)
+    least_waits = rules.total_backoff_ms(node.backoff, retries, least=True)
     longest = min(node.attempts * node.timeout_ms + waits, deadline)
     exits.extend(Exit(label, node.on[label], 0, longest) for label in node.offered_labels)
-    # Early attempts may fail at once; the last one expires at its timeout.
+    # Early attempts may fail at once and wait as little as their jitter allows; the
+    # last one expires at its timeout.
     exits.append(Exit(RESERVED_LABEL, node.on.get(RESERVED_LABEL),
-                      min(waits + node.timeout_ms, deadline), longest))
-    if waits < deadline:
+                      min(least_waits + node.timeout_ms, deadline), longest))
+    if deadline > 0:
+        # A failure that may not be retried gives the step up at once.
         failed_to = node.on[rules.FAILED_LABEL] if rules.routes_failed(node) else INCIDENT
-        exits.append(Exit(rules.FAILED_LABEL, failed_to, waits, longest))
+        exits.append(Exit(rules.FAILED_LABEL, failed_to, 0, longest))
     return _merged(exits)
 
 

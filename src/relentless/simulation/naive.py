@@ -82,16 +82,18 @@ def _step(node: Node, step: StepScenario, started: int,
             end = AttemptEnd.COMPLETED
             finished = ready + duration
         else:
-            end = rules.attempt_end(outcome < step.fail, step.fail <= outcome < step.fail +
-                                    step.lost, duration, node.timeout_ms)
+            end = rules.attempt_end(outcome < step.fail_below,
+                                    step.fail_below <= outcome < step.lost_below, duration,
+                                    node.timeout_ms, outcome < step.permanent_below)
             finished = ready + (node.timeout_ms if end is AttemptEnd.EXPIRED else duration)
         if deadline is not None and finished >= deadline:
             return RESERVED_LABEL, deadline, attempt
         if end is AttemptEnd.COMPLETED:
             return _label(step, label_draw), finished, attempt
-        if attempt >= node.attempts:
+        if attempt >= node.attempts or end is AttemptEnd.FAILED_PERMANENTLY:
             return _give_up(node, end), finished, attempt
-        ready = finished + node.backoff.delay_ms(attempt)
+        # The label draw is unused by an attempt that did not complete: it jitters the wait.
+        ready = finished + node.backoff.jittered_ms(node.backoff.delay_ms(attempt), label_draw)
         if deadline is not None and ready >= deadline:
             return RESERVED_LABEL, deadline, attempt
         attempt += 1

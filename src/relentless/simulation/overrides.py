@@ -1,7 +1,7 @@
 """``--set KEY=VALUE``: what-if changes to a definition or a scenario without editing files.
 
 Keys name what they change: ``sla``, ``NODE.timeout|attempts|backoff|deadline`` (the
-definition), ``NODE.duration|fail|lost`` and ``NODE.labels.LABEL`` (the scenario).
+definition), ``NODE.duration|fail|lost|permanent`` and ``NODE.labels.LABEL`` (the scenario).
 Values are read as YAML (``10s``, ``5``, ``0.1``, ``{uniform: [1s, 5s]}``) and applied
 to the file's data before validation, so a bad value is reported like one in a file.
 """
@@ -16,7 +16,7 @@ from relentless.core.source import SyntaxProblem, parse_text
 from relentless.errors import UserError
 
 DEFINITION_FIELDS = frozenset({"timeout", "attempts", "backoff", "deadline"})
-SCENARIO_FIELDS = frozenset({"duration", "fail", "lost", "labels"})
+SCENARIO_FIELDS = frozenset({"duration", "fail", "lost", "permanent", "labels"})
 KEY_HINT = ("write sla=2h, NODE.timeout=10s, NODE.attempts=5, NODE.backoff=2s, "
             "NODE.deadline=1h, NODE.duration=3s, NODE.fail=0.1, NODE.lost=0.01 "
             "or NODE.labels.LABEL=0.5")

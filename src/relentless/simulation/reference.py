@@ -67,6 +67,7 @@ def _attempt(tables: SimulationTables, lanes: _Lanes, streams: XoshiroArrays) ->
                        tables.duration_value, tables.duration_slope).astype(np.int64)
     timeout = tables.timeout_ms[node]
     failed = outcome < tables.fail_below[node]
+    permanent = outcome < tables.permanent_below[node]
     lost = ~failed & (outcome < tables.lost_below[node])
     expired = lost | (duration >= timeout)
     completed = ~expired & ~failed
@@ -81,10 +82,12 @@ def _attempt(tables: SimulationTables, lanes: _Lanes, streams: XoshiroArrays) ->
                      tables.label_start, label_draw[done])
     label[done] = tables.label_id[chosen]
     retry = ~completed & ~at_deadline
-    last = retry & (lanes.attempt >= tables.attempts[node])
+    last = retry & ((lanes.attempt >= tables.attempts[node]) | (permanent & ~expired))
     label[last & ~expired] = tables.failed_label
     retry &= ~last
-    ready = end + _delay(tables, node, lanes.attempt)
+    delay = _delay(tables, node, lanes.attempt)
+    # The label draw is unused by an attempt that did not complete: it jitters the wait.
+    ready = end + delay - (delay * tables.jitter[node] * label_draw).astype(np.int64)
     late = retry & (ready >= cut)
     when[late] = cut[late]
     waiting = retry & ~late

@@ -25,13 +25,17 @@ from relentless.simulation import distributions
 from relentless.simulation.distributions import Segments
 
 TOP_FIELDS = frozenset({"name", "definition", "source", "defaults", "nodes"})
-DEFAULT_FIELDS = frozenset({"duration", "fail", "lost"})
+DEFAULT_FIELDS = frozenset({"duration", "fail", "lost", "permanent"})
 NODE_FIELDS = DEFAULT_FIELDS | {"labels"}
 DURATION_KINDS = frozenset({"fixed", "uniform", "lognormal", "histogram"})
 DURATION_SHAPE_HINT = ("write a duration (2s), or one of {fixed: 2s}, {uniform: [1s, 5s]}, "
                        "{lognormal: {median: 2s, sigma: 0.5}}, "
                        "{histogram: {edges: [0s, 1s, 5s], counts: [90, 10]}}")
 MAX_SIGMA = 10.0
+
+
+_FAILURE_FIELDS = ("fail", "lost", "permanent")
+_MANUAL_WORDS = {"fail": "failed", "lost": "lost", "permanent": "failed permanently"}
 
 
 class ScenarioInvalid(UserError):
@@ -53,9 +57,26 @@ class StepScenario:
     """Probability of each label an attempt completes with; they sum to 1."""
     duration: Segments
     fail: float
-    """Probability that an attempt fails (the worker reports an error)."""
+    """Probability that an attempt fails (the worker reports an error) and is retried."""
     lost: float
     """Probability that an attempt is lost: nobody completes it, its lease expires."""
+    permanent: float = 0.0
+    """Probability that an attempt fails and may not be retried (``retryable: false``)."""
+
+    @property
+    def permanent_below(self) -> float:
+        """An attempt whose outcome draw is below this fails permanently..."""
+        return self.permanent
+
+    @property
+    def fail_below(self) -> float:
+        """... below this it fails and is retried ..."""
+        return self.permanent + self.fail
+
+    @property
+    def lost_below(self) -> float:
+        """... and below this it is lost (every simulator compares with these sums)."""
+        return self.permanent + self.fail + self.lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +136,8 @@ class _Where:
         return _Where(self.node, name, line if line is not None else self.line)
 
 
-_DEFAULTS: dict[str, Any] = {"duration": distributions.fixed(0), "fail": 0.0, "lost": 0.0}
+_DEFAULTS: dict[str, Any] = {"duration": distributions.fixed(0), "fail": 0.0, "lost": 0.0,
+                             "permanent": 0.0}
 
 
 class _Reader:
@@ -214,13 +236,13 @@ class _Reader:
         settings = dict(inherited)
         if "duration" in raw:
             settings["duration"] = self._duration(raw["duration"], where.child("duration", raw))
-        for key in ("fail", "lost"):
+        for key in _FAILURE_FIELDS:
             if key in raw:
                 settings[key] = self._probability(raw[key], where.child(key, raw))
-        if settings["fail"] + settings["lost"] > 1.0:
-            self.problem(where.child("lost" if "lost" in raw else "fail", raw),
-                         "bad_probability", "fail and lost add up to more than 1",
-                         "make fail + lost at most 1")
+        if settings["fail"] + settings["lost"] + settings["permanent"] > 1.0:
+            self.problem(where.child(next((k for k in _FAILURE_FIELDS if k in raw), "fail"), raw),
+                         "bad_probability", "fail, lost and permanent add up to more than 1",
+                         "make fail + lost + permanent at most 1")
         return settings
 
     def _step(self, node: Node, raw: Any, defaults: dict[str, Any],
@@ -234,19 +256,19 @@ class _Reader:
         self._unknown(raw, NODE_FIELDS, where)
         inherited = dict(defaults)
         if node.manual:
-            inherited.update(fail=0.0, lost=0.0)
+            inherited.update(fail=0.0, lost=0.0, permanent=0.0)
         settings = self._settings(raw, inherited, where)
         if node.manual:
             self._manual(raw, where)
         labels = self._labels(node, raw, where)
         return StepScenario(MappingProxyType(labels), settings["duration"],
-                            settings["fail"], settings["lost"])
+                            settings["fail"], settings["lost"], settings["permanent"])
 
     def _manual(self, raw: dict[str, Any], where: _Where) -> None:
-        for key in ("fail", "lost"):
+        for key in _FAILURE_FIELDS:
             if raw.get(key, 0) not in (0, 0.0):
                 self.problem(where.child(key, raw), "manual_failure",
-                             f"a manual step cannot be {'failed' if key == 'fail' else key}: "
+                             f"a manual step cannot be {_MANUAL_WORDS[key]}: "
                              "a person completes it, and no lease expires",
                              f"remove {key}, or give the node a deadline to bound it")
 

@@ -5,7 +5,8 @@ splitmix64 of ``seed + (4r + i + 1) * 0x9E3779B97F4A7C15`` for ``i`` in 0..3. St
 therefore depend on the run only, not on how runs are split across threads or
 batches, and the Cython loop, the NumPy arrays and the Python objects here produce
 the same numbers. Each attempt draws two 64-bit words: the first gives the outcome
-(high 32 bits) and the label (low 32 bits), the second the duration (53 bits).
+(high 32 bits) and the label (low 32 bits), the second the duration (53 bits). An
+attempt that does not complete has no label: its low 32 bits jitter the wait after it.
 """
 
 from __future__ import annotations

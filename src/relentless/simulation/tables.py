@@ -2,7 +2,7 @@
 
 The transition table and leaf flags are the engine's own packed tables
 (:func:`relentless.core.registry.pack`); beside them sit per-node arrays (timeouts,
-attempts, deadlines, failure thresholds) and flat arrays with per-node offsets
+attempts, deadlines, failure thresholds, backoff jitter) and flat arrays with per-node offsets
 (retry delays, label segments, duration segments). Every array is read-only and
 C-contiguous, with the dtypes engine_ext/simulate.pyx checks.
 """
@@ -39,8 +39,10 @@ class SimulationTables:
     backoff_offset: npt.NDArray[np.int64]
     backoff_count: npt.NDArray[np.int32]
     backoff_ms: npt.NDArray[np.int64]
+    permanent_below: npt.NDArray[np.float64]
     fail_below: npt.NDArray[np.float64]
     lost_below: npt.NDArray[np.float64]
+    jitter: npt.NDArray[np.float64]
     label_offset: npt.NDArray[np.int64]
     label_count: npt.NDArray[np.int32]
     label_start: npt.NDArray[np.float64]
@@ -81,8 +83,10 @@ def build_tables(compiled: CompiledDefinition, scenario: Scenario,
         columns["attempts"].append(1 if node.manual else node.attempts)
         columns["deadline_ms"].append(NEVER_MS if node.deadline_ms is None else node.deadline_ms)
         _extend(columns, flat, "backoff", [delays], ("ms",))
-        columns["fail_below"].append(step.fail)
-        columns["lost_below"].append(step.fail + step.lost)
+        columns["permanent_below"].append(0.0 if node.manual else step.permanent_below)
+        columns["fail_below"].append(step.fail_below)
+        columns["lost_below"].append(step.lost_below)
+        columns["jitter"].append(0.0 if node.manual else node.backoff.jitter)
         labels = [(start, compiled.label_index[label]) for start, label in _label_segments(step)]
         _extend(columns, flat, "label", list(zip(*labels, strict=True)), ("start", "id"))
         segments = step.duration
@@ -105,7 +109,8 @@ def build_tables(compiled: CompiledDefinition, scenario: Scenario,
 _PER_NODE: dict[str, type[np.generic]] = {
     "timeout_ms": np.int64, "attempts": np.int32, "deadline_ms": np.int64,
     "backoff_offset": np.int64, "backoff_count": np.int32,
-    "fail_below": np.float64, "lost_below": np.float64,
+    "permanent_below": np.float64, "fail_below": np.float64, "lost_below": np.float64,
+    "jitter": np.float64,
     "label_offset": np.int64, "label_count": np.int32,
     "duration_offset": np.int64, "duration_count": np.int32,
 }
@@ -135,7 +140,8 @@ def _extend(columns: dict[str, list[Any]], flat: dict[str, list[Any]], prefix: s
 
 def _leaf_row(columns: dict[str, list[Any]], flat: dict[str, list[Any]]) -> None:
     for name, values in (("timeout_ms", NEVER_MS), ("attempts", 0), ("deadline_ms", NEVER_MS),
-                         ("fail_below", 0.0), ("lost_below", 0.0)):
+                         ("permanent_below", 0.0), ("fail_below", 0.0), ("lost_below", 0.0),
+                         ("jitter", 0.0)):
         columns[name].append(values)
     for prefix, first in (("backoff", "ms"), ("label", "start"), ("duration", "start")):
         columns[f"{prefix}_offset"].append(len(flat[f"{prefix}_{first}"]))
