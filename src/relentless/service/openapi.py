@@ -38,7 +38,9 @@ def document(routes: tuple[Route, ...]) -> dict[str, Any]:
             "summary": "Prometheus metrics (a token with the metrics scope, unless "
                        "metrics_public)", "security": [{"bearer": []}, {}],
             "responses": {"200": {"description": "The Prometheus text format", "content": {
-                "text/plain": {"schema": {"type": "string"}}}}}}}
+                "text/plain": {"schema": {"type": "string"}}}},
+                **{code: {"description": _ERRORS[code], "content": _json(protocol.ErrorResponse)}
+                   for code in ("401", "403")}}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Relentless", "version": __version__},
