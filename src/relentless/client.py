@@ -97,27 +97,49 @@ class AdminClient:
                                   params={"after_step": str(after_step), "limit": str(limit)})
 
     async def workflows(self, filters: protocol.WorkflowQuery) -> protocol.WorkflowPage:
-        query = {name: str(value) for name, value in msgspec.to_builtins(filters).items()}
+        query = {name: str(value).lower() if isinstance(value, bool) else str(value)
+                 for name, value in msgspec.to_builtins(filters).items()}
         return await self.request("GET", "v1/workflows", protocol.WorkflowPage, params=query)
 
-    async def cancel(self, workflow_id: int, reason: str = "",
-                     by: str = "operator") -> protocol.ActionResult:
+    async def cancel(self, workflow_id: int, reason: str = "", *,
+                     step: int | None = None) -> protocol.ActionResult:
+        """Cancel; the server records the token's name as who did it."""
         return await self._action(f"v1/workflows/{workflow_id}/cancel",
-                                  protocol.CancelRequest(reason=reason, by=by))
+                                  protocol.CancelRequest(reason=reason, step=step))
 
-    async def move(self, workflow_id: int, node: str, reason: str,
-                   by: str) -> protocol.ActionResult:
+    async def move(self, workflow_id: int, node: str, reason: str = "", *,
+                   step: int | None = None) -> protocol.ActionResult:
         return await self._action(f"v1/workflows/{workflow_id}/move",
-                                  protocol.MoveRequest(node=node, reason=reason, by=by))
+                                  protocol.MoveRequest(node=node, reason=reason, step=step))
+
+    async def retry(self, workflow_id: int, reason: str = "", *,
+                    step: int | None = None) -> protocol.ActionResult:
+        return await self._action(f"v1/workflows/{workflow_id}/retry",
+                                  protocol.RetryRequest(reason=reason, step=step))
+
+    async def bulk(self, action: str, body: protocol.BulkRequest) -> protocol.BulkResult:
+        return await self.request("POST", f"v1/workflows/bulk/{action}", protocol.BulkResult,
+                                  body=body)
+
+    async def definition_versions(self, name: str) -> protocol.DefinitionVersions:
+        return await self.request("GET", f"v1/definitions/{name}", protocol.DefinitionVersions)
+
+    async def definition(self, name: str, version: int) -> protocol.DefinitionDetail:
+        return await self.request("GET", f"v1/definitions/{name}/{version}",
+                                  protocol.DefinitionDetail)
 
     async def manual_steps(self, limit: int = 100) -> protocol.ManualSteps:
         return await self.request("GET", "v1/manual-steps", protocol.ManualSteps,
                                   params={"limit": str(limit)})
 
-    async def complete_manual(self, job_id: str, label: str, by: str,
+    async def claim(self, job_id: str) -> protocol.ClaimResult:
+        return await self.request("POST", f"v1/manual-steps/{job_id}/claim",
+                                  protocol.ClaimResult, answers=(409,))
+
+    async def complete_manual(self, job_id: str, label: str,
                               output: dict[str, Any] | None = None) -> protocol.ActionResult:
         return await self._action(f"v1/manual-steps/{job_id}/complete",
-                                  protocol.ManualCompletion(label=label, by=by, output=output))
+                                  protocol.ManualCompletion(label=label, output=output))
 
     async def _action(self, path: str, body: protocol.Request | None = None
                       ) -> protocol.ActionResult:

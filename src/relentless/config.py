@@ -11,6 +11,7 @@ from typing import Any
 
 from relentless.errors import UserError
 from relentless.protocol import MAX_BATCH
+from relentless.tokens import NamedToken, Scope, TokenProblem, check_distinct, token_from
 
 ROLES = ("gateway", "api", "sweeper")
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -52,6 +53,9 @@ class Config:
     """How long the gauges read from PostgreSQL are reused between scrapes."""
     sla_at_risk_share: float = 0.8
     """A running workflow past this share of its SLA is 'at risk'."""
+    tokens: tuple[NamedToken, ...] = ()
+    """Named tokens with scopes (``[[tokens]]`` in the file), besides admin_token and
+    worker_token, which are named "admin" and "worker"."""
 
     @property
     def host(self) -> str:
@@ -61,10 +65,27 @@ class Config:
     def port(self) -> int:
         return int(self.listen.rpartition(":")[2])
 
+    @property
+    def named_tokens(self) -> tuple[NamedToken, ...]:
+        """Every token the server accepts, each with its name and scopes."""
+        legacy = [NamedToken("admin", self.admin_token, frozenset({Scope.ADMIN}))
+                  if self.admin_token else None,
+                  NamedToken("worker", self.worker_token, frozenset({Scope.WORKER}))
+                  if self.worker_token else None]
+        return (*(each for each in legacy if each is not None), *self.tokens)
+
+    def _has(self, scope: Scope) -> bool:
+        return any(scope in each.scopes for each in self.named_tokens)
+
     def with_tokens(self) -> Config:
-        """Tokens made up for this run where none were configured (printed at start)."""
-        return replace(self, admin_token=self.admin_token or secrets.token_urlsafe(24),
-                       worker_token=self.worker_token or secrets.token_urlsafe(24))
+        """An admin and a worker token made up for this run where no token has that
+        scope (printed at start)."""
+        return replace(
+            self,
+            admin_token=self.admin_token or (None if self._has(Scope.ADMIN)
+                                             else secrets.token_urlsafe(24)),
+            worker_token=self.worker_token or (None if self._has(Scope.WORKER)
+                                               else secrets.token_urlsafe(24)))
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None,
@@ -94,7 +115,19 @@ def _from_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: unknown settings {unknown}; known: {sorted(known)}")
     if "data_dir" in data:
         data["data_dir"] = (path.parent / Path(data["data_dir"]).expanduser()).resolve()
+    if "tokens" in data:
+        data["tokens"] = _tokens(path, data["tokens"])
     return data
+
+
+def _tokens(path: Path, entries: Any) -> tuple[NamedToken, ...]:
+    if not isinstance(entries, list) or not all(isinstance(each, dict) for each in entries):
+        raise ConfigError(f"{path}: tokens must be [[tokens]] tables (name, token, scopes)")
+    try:
+        return tuple(token_from(each, f"{path}: tokens[{index}]")
+                     for index, each in enumerate(entries))
+    except TokenProblem as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _build(settings: dict[str, Any]) -> Config:
@@ -121,10 +154,18 @@ def _build(settings: dict[str, Any]) -> Config:
     interval = settings.get("sweeper_interval_seconds", 1.0)
     if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
         raise ConfigError(f"sweeper_interval_seconds must be a positive number, not {interval!r}")
-    if settings.get("admin_token") and settings.get("admin_token") == settings.get(
-            "worker_token"):
+    return _checked_tokens(Config(**settings))
+
+
+def _checked_tokens(config: Config) -> Config:
+    if config.admin_token and config.admin_token == config.worker_token:
         raise ConfigError("admin_token and worker_token must differ")
-    return Config(**settings)
+    try:
+        check_distinct(config.named_tokens)
+    except TokenProblem as exc:
+        raise ConfigError(f"{exc} (admin_token is named 'admin', worker_token 'worker')"
+                          ) from None
+    return config
 
 
 def _check_retention(settings: dict[str, Any]) -> None:

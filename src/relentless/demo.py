@@ -36,6 +36,7 @@ from relentless.config import Config
 from relentless.errors import UserError
 from relentless.examples import payment_definition, payment_worker
 from relentless.service.app import create_app
+from relentless.tokens import NamedToken, Scope
 from relentless.vocabulary import Verdict, WorkflowStatus
 from relentless.worker import Worker
 
@@ -132,8 +133,13 @@ class _Demo:
         self._interrupted = asyncio.Event()
 
     async def run(self) -> DemoEnd:
+        # The demo's reviewer acts under a token of its own, so that the audit trail says
+        # who decided; the admin token is the person's, for the console.
+        reviewer = NamedToken(payment_worker.REVIEWER, secrets.token_urlsafe(24),
+                              frozenset({Scope.ADMIN}))
         config = Config(data_dir=self._data_dir, admin_token=secrets.token_urlsafe(24),
-                        worker_token=secrets.token_urlsafe(24), sweeper_interval_seconds=0.2)
+                        worker_token=secrets.token_urlsafe(24), sweeper_interval_seconds=0.2,
+                        tokens=(reviewer,))
         assert config.admin_token is not None and config.worker_token is not None
         app = create_app(config, temporary_database=self._temporary)
         runner = web.AppRunner(app, access_log=None)
@@ -144,10 +150,12 @@ class _Demo:
             await site.start()
             url = f"http://127.0.0.1:{_port_of(runner)}"
             self._console.print(f"server    {url}  (PostgreSQL in {self._where})")
+            self._console.print(f"console   {url}/ui  (sign in with the admin token "
+                                f"{config.admin_token})")
             worker = self._worker(url, config.worker_token)
             serving = asyncio.create_task(worker.run(), name="demo worker")
             try:
-                async with AdminClient(url, config.admin_token) as admin:
+                async with AdminClient(url, reviewer.token) as admin:
                     end = await self._run_workflows(admin, worker)
                     await self._keep_running(url, config)
             finally:
@@ -174,7 +182,10 @@ class _Demo:
         loop = asyncio.get_running_loop()
         began = loop.time()
         await self._start(admin)
-        reviewer = asyncio.create_task(self._review_forever(admin), name="demo reviewer")
+        # With --keep-running the escalated orders' reviews are left for a person.
+        reviewer = asyncio.create_task(
+            asyncio.sleep(0) if self._options.keep_running else self._review_forever(admin),
+            name="demo reviewer")
         try:
             end = await self._watch(admin)
         finally:
@@ -204,7 +215,7 @@ class _Demo:
                       TimeElapsedColumn(), console=self._progress_console) as progress:
             bar = progress.add_task("workflows", total=total)
             while True:
-                running = await self._count_running(admin)
+                running = await self._count_running(admin) - await self._waiting(admin)
                 progress.update(bar, completed=total - running)
                 if running == 0:
                     return DemoEnd.FINISHED
@@ -214,6 +225,13 @@ class _Demo:
                     return DemoEnd.UNFINISHED
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._interrupted.wait(), POLL_SECONDS)
+
+    async def _waiting(self, admin: AdminClient) -> int:
+        """This demo's reviews waiting for a person (none unless --keep-running)."""
+        if not self._options.keep_running:
+            return 0
+        steps = (await admin.manual_steps(limit=1_000)).steps
+        return sum(1 for step in steps if step.workflow_id in self._ids)
 
     async def _count_running(self, admin: AdminClient) -> int:
         return sum(1 for _ in await self._ours(admin, WorkflowStatus.RUNNING))
@@ -248,7 +266,7 @@ class _Demo:
             label = payment_worker.review(workflow.context, step.step)
             if label not in step.labels:
                 label = step.labels[-1]
-            result = await admin.complete_manual(step.job_id, label, payment_worker.REVIEWER)
+            result = await admin.complete_manual(step.job_id, label)
             if result.verdict is Verdict.ACCEPTED:
                 self._reviews[label] += 1
 
@@ -289,6 +307,7 @@ class _Demo:
             return
         self._console.print(f"server    {url} is still up; admin token {config.admin_token}, "
                             f"worker token {config.worker_token}; Ctrl-C stops it")
+        self._console.print(f"reviews   the escalated orders wait for you: {url}/ui/manual")
         await self._interrupted.wait()
 
     def _install_signals(self) -> None:

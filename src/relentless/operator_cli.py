@@ -153,11 +153,11 @@ async def _list_workflows(client: AdminClient, arguments: argparse.Namespace) ->
 
 
 async def _cancel(client: AdminClient, arguments: argparse.Namespace) -> Any:
-    return await client.cancel(arguments.id, arguments.reason, arguments.by)
+    return await client.cancel(arguments.id, arguments.reason)
 
 
 async def _move(client: AdminClient, arguments: argparse.Namespace) -> Any:
-    return await client.move(arguments.id, arguments.node, arguments.reason, arguments.by)
+    return await client.move(arguments.id, arguments.node, arguments.reason)
 
 
 _TABLES = {  # the list inside an answer, and the columns to show of each row

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import msgspec
 
 from relentless.vocabulary import (
+    BulkOutcome,
     EventKind,
     GiveUpCause,
     JobState,
@@ -43,6 +44,8 @@ WorkflowId = Annotated[int, msgspec.Meta(ge=1, le=INT64_MAX)]
 Version = Annotated[int, msgspec.Meta(ge=1, le=INT32_MAX)]
 PageSize = Annotated[int, msgspec.Meta(ge=1, le=MAX_BATCH)]
 JSONObject = dict[str, Any]
+Moment = Annotated[datetime, msgspec.Meta(tz=True, extra_json_schema={"format": "date-time"})]
+"""A time with its zone, e.g. 2024-05-01T12:00:00Z."""
 
 
 class Request(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -198,6 +201,8 @@ class DefinitionVersion(Response, frozen=True):
     version: int
     fingerprint: str
     created_at: datetime
+    active: int | None = None
+    """How many running and incident workflows are on this version."""
 
 
 class DefinitionSummary(Response, frozen=True):
@@ -265,13 +270,45 @@ class StartBatchResponse(Response, frozen=True):
 
 
 class WorkflowQuery(Query):
-    """The filters of a workflow listing (query parameters), newest first."""
+    """The filters of a workflow listing (query parameters), newest first; the same as
+    WorkflowFilter's, with a page size and a cursor."""
 
     status: WorkflowStatus | None = None
     definition: Name | None = None
+    version: Version | None = None
+    node: Name | None = None
+    key: Name | None = None
+    incident: GiveUpCause | None = None
+    """Incidents of this cause only."""
+    retrying: bool = False
+    """Only running workflows whose current step is on its second attempt or later."""
+    started_after: Moment | None = None
+    started_before: Moment | None = None
+    updated_after: Moment | None = None
+    updated_before: Moment | None = None
     limit: PageSize = 50
     cursor: WorkflowId | None = None
     """The previous page's ``next_cursor``."""
+
+    def filter(self) -> WorkflowFilter:
+        return WorkflowFilter(**{name: getattr(self, name)
+                                 for name in WorkflowFilter.__struct_fields__})
+
+
+class WorkflowFilter(Request):
+    """Which workflows a listing or a bulk action takes: every filter given must match."""
+
+    status: WorkflowStatus | None = None
+    definition: Name | None = None
+    version: Version | None = None
+    node: Name | None = None
+    key: Name | None = None
+    incident: GiveUpCause | None = None
+    retrying: bool = False
+    started_after: Moment | None = None
+    started_before: Moment | None = None
+    updated_after: Moment | None = None
+    updated_before: Moment | None = None
 
 
 class HistoryEntry(Response, frozen=True):
@@ -389,17 +426,27 @@ class PruneResult(Response, frozen=True):
     dry_run: bool = False
 
 
+IGNORED_BY = ("Accepted and ignored, so that older clients keep working: who acted is "
+              "the name of the request's token.")
+
+
 class CancelRequest(Request):
-    """Optional body of a cancel: why, and who (recorded in the audit trail)."""
+    """Optional body of a cancel: why (recorded in the audit trail with the token's
+    name); ``step``, when given, cancels only if the workflow is still on that step."""
 
     reason: Text = ""
-    by: Name = "operator"
+    step: Annotated[int, msgspec.Meta(ge=1, le=INT32_MAX)] | None = None
+    by: Annotated[Name | None, msgspec.Meta(description=IGNORED_BY)] = None
 
 
 class MoveRequest(Request):
+    """Put a workflow on ``node``; ``step``, when given, moves it only if it is still on
+    that step (else the answer is stale: it moved on)."""
+
     node: Name
     reason: Text = ""
-    by: Name = "operator"
+    step: Annotated[int, msgspec.Meta(ge=1, le=INT32_MAX)] | None = None
+    by: Annotated[Name | None, msgspec.Meta(description=IGNORED_BY)] = None
 
 
 class ActionResult(Response, frozen=True):
@@ -410,7 +457,8 @@ class ActionResult(Response, frozen=True):
 
 
 class ManualStep(Response, frozen=True):
-    """A manual step waiting for a person, with the labels they may choose from."""
+    """A manual step waiting for a person, with the labels they may choose from, the
+    workflow's context, the step's deadline and who claimed it."""
 
     job_id: str
     workflow_id: int
@@ -419,6 +467,10 @@ class ManualStep(Response, frozen=True):
     operation: str
     ready_at: datetime
     labels: tuple[str, ...]
+    context: JSONObject | None = None
+    step_deadline: datetime | None = None
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
 
 
 class ManualSteps(Response, frozen=True):
@@ -430,9 +482,66 @@ class ManualStepQuery(Query):
 
 
 class ManualCompletion(Request):
+    """A person's decision of a manual step: one of its labels, and an optional output
+    (a ``note`` key, say); recorded with the token's name."""
+
     label: Name
-    by: Name
     output: JSONObject | None = None
+    by: Annotated[Name | None, msgspec.Meta(description=IGNORED_BY)] = None
+
+
+class ClaimResult(Response, frozen=True):
+    """The answer to a claim: accepted (200) with who holds it, or refused (409): claimed
+    by someone else (``claimed_by`` says who), or not an open manual step."""
+
+    verdict: Verdict = msgspec.field(name="result")
+    reason: Reason | None = None
+    claimed_by: str | None = None
+
+
+class RetryRequest(Request):
+    """Optional body of a retry-now: why; ``step`` retries only if still on that step."""
+
+    reason: Text = ""
+    step: Annotated[int, msgspec.Meta(ge=1, le=INT32_MAX)] | None = None
+
+
+class BulkSelection(Request):
+    """One workflow picked by hand (from a dry run, say): ``step`` is where it was seen,
+    so that one which moved on since is skipped, not acted on."""
+
+    workflow_id: WorkflowId
+    step: Annotated[int, msgspec.Meta(ge=1, le=INT32_MAX)] | None = None
+
+
+class BulkRequest(Request):
+    """A bulk cancel, move or retry of the workflows a filter matches (at most ``limit``)
+    or of those listed; ``dry_run`` lists them and changes nothing."""
+
+    filter: WorkflowFilter | None = None
+    workflows: Annotated[list[BulkSelection], msgspec.Meta(max_length=MAX_BATCH)] | None = None
+    node: Name | None = None
+    """Where a move puts them (moves only)."""
+    reason: Text = ""
+    dry_run: bool = False
+    limit: BatchSize = 100
+
+
+class BulkItem(Response, frozen=True):
+    workflow_id: int
+    outcome: BulkOutcome
+    step: int | None = None
+    status: WorkflowStatus | None = None
+    reason: Reason | None = None
+    """Why it was refused."""
+
+
+class BulkResult(Response, frozen=True):
+    action: str
+    dry_run: bool
+    workflows: list[BulkItem]
+    more: bool = False
+    """The filter matched more workflows than ``limit``; run again for the rest."""
 
 
 # -- the service itself ------------------------------------------------------------------

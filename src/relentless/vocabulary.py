@@ -67,6 +67,11 @@ class EventKind(StrEnum):
     INCIDENT_RAISED = "incident_raised"
     INCIDENT_RESOLVED = "incident_resolved"
     CANCELLED = "cancelled"
+    RETRIED = "retried"
+    """A person had the current step tried again now (an incident's new attempt, or a
+    retry's backoff cut short)."""
+    CLAIMED = "claimed"
+    """A person claimed a manual step, so that others see who is on it."""
 
 
 class SweepOutcome(StrEnum):
@@ -104,8 +109,29 @@ class Reason(StrEnum):
     UNKNOWN_NODE = "unknown_node"
     FINISHED = "finished"
     KEY_CONFLICT = "key_conflict"
+    CLAIMED = "claimed"
+    """Another person claimed this manual step."""
+    IN_PROGRESS = "in_progress"
+    """An attempt of the step is running: there is nothing to retry now."""
 
 
 WIRE_ONLY_REASONS = frozenset({Reason.INVALID_COMPLETION, Reason.INVALID_OUTPUT,
                                Reason.INVALID_FAILURE, Reason.INVALID_START})
 """Reasons the HTTP layer gives before a request reaches the engine (or the model)."""
+
+
+UNMODELLED_REASONS = frozenset({Reason.CLAIMED, Reason.IN_PROGRESS})
+"""Reasons of operator actions spec/ does not model: claiming a manual step, and
+retrying a step now."""
+
+
+class BulkOutcome(StrEnum):
+    """What a bulk action did (or, in a dry run, would do) to one workflow."""
+
+    SELECTED = "selected"
+    """A dry run: the action would be tried on this workflow."""
+    DONE = "done"
+    SKIPPED = "skipped"
+    """The workflow moved on since it was selected (another step, or finished)."""
+    REFUSED = "refused"
+    """The workflow's state refuses the action; the reason says why."""

@@ -163,6 +163,20 @@ ARGUMENTS: dict[str, Callable[[Stored], tuple[Any, ...]]] = {
     "list_workflows_by_definition": lambda s: (fixtures.DEFINITION, FIRST_PAGE, 50),
     "list_workflows_by_status_and_definition": lambda s: (
         "running", fixtures.DEFINITION, FIRST_PAGE, 50),
+    # the console's
+    "list_active_workflows_matching": lambda s: (
+        FIRST_PAGE, None, None, None, "s1", None, False, None, None, None, None, 50),
+    "list_workflows_matching": lambda s: (
+        FIRST_PAGE, "completed", fixtures.DEFINITION, 1, None, None, False, None, None, None,
+        None, 50),
+    "list_workflows_by_key": lambda s: ("key-1", FIRST_PAGE, None, None, None, 50),
+    "edge_traversals": lambda s: (s.finished_id,),
+    "resume_incident": lambda s: (s.now, s.running_id, s.now),
+    "hasten_retry": lambda s: (s.now, s.running_id, 1),
+    "claim_manual_step": lambda s: (s.now, "ana", s.running_id, 1, 1),
+    "manual_claim": lambda s: (s.running_id, 1, 1),
+    "finished_since": lambda s: (s.now - timedelta(minutes=15),),
+    "workflows_per_version": lambda s: (fixtures.DEFINITION,),
 }
 
 

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from relentless import vocabulary
-from relentless.vocabulary import WIRE_ONLY_REASONS
+from relentless.vocabulary import UNMODELLED_REASONS, WIRE_ONLY_REASONS
 from spec import answers as spec_answers
 from spec import state as spec_state
 
@@ -32,7 +32,8 @@ SPEC_NAMES: list[tuple[type[StrEnum], type[StrEnum], frozenset[str]]] = [
     (vocabulary.GiveUpCause, spec_state.TimeoutCause, NOT_YET_MODELLED),
     (vocabulary.SweepOutcome, spec_answers.SweepOutcome, frozenset()),
     (vocabulary.Verdict, spec_answers.Verdict, frozenset()),
-    (vocabulary.Reason, spec_answers.Reason, WIRE_ONLY_REASONS | NOT_YET_MODELLED),
+    (vocabulary.Reason, spec_answers.Reason,
+     WIRE_ONLY_REASONS | NOT_YET_MODELLED | UNMODELLED_REASONS),
 ]
 
 

@@ -82,7 +82,7 @@ def test_one_refused_completion_does_not_drop_the_others(database_dsn: str, run:
 
         async with aiohttp.ClientSession(base_url=url, headers={
                 "Authorization": f"Bearer {ADMIN}"}) as admin:
-            shim = Server(url, admin, admin, admin, app)
+            shim = Server(url, admin, admin, admin, app, admin, admin)
             worker = Worker(url, WORKER, name="w", batch=5, concurrency=5, flush_seconds=0.5,
                             wait_seconds=0.2, retry_initial_seconds=0.05)
 

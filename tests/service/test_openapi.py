@@ -73,8 +73,16 @@ def test_every_response_matches_the_document(server: Server, run: Any) -> None:
         await call(admin, "POST", f"/v1/workflows/{workflow}/move",
                    json={"node": "escalate", "reason": "check by hand", "by": "ana"})
         steps = await call(admin, "GET", "/v1/manual-steps")
+        await call(admin, "POST", f"/v1/manual-steps/{steps['steps'][0]['job_id']}/claim")
         await call(admin, "POST", f"/v1/manual-steps/{steps['steps'][0]['job_id']}/complete",
                    json={"label": "refund", "by": "ana"})
+        await call(admin, "POST", f"/v1/workflows/{workflow}/retry", json={"reason": "now"})
+        await call(admin, "POST", "/v1/workflows/bulk/retry",
+                   json={"filter": {"status": "incident"}, "dry_run": True})
+        await call(admin, "POST", "/v1/workflows/bulk/move",
+                   json={"filter": {"node": "charge"}, "node": "refund", "dry_run": True})
+        await call(admin, "POST", "/v1/workflows/bulk/cancel",
+                   json={"workflows": [{"workflow_id": 999, "step": 1}]})
         await call(admin, "POST", f"/v1/workflows/{workflow}/cancel")
         await call(admin, "POST", "/v1/workflows/2/cancel")
         await call(admin, "POST", "/v1/workflows/2/cancel")

@@ -100,6 +100,11 @@ class Catalog:
         """The versions of ``name``, oldest first (empty if there is no such name)."""
         return await self._database.fetch(sql.DEFINITION_VERSIONS, name=name)
 
+    async def active_per_version(self, name: str) -> dict[int, int]:
+        """How many running and incident workflows are on each version of ``name``."""
+        rows = await self._database.fetch(sql.WORKFLOWS_PER_VERSION, name=name)
+        return {row["version"]: row["active"] for row in rows}
+
     async def _fetchrow(self, connection: Connection | None, statement: Statement,
                         **values: Any) -> asyncpg.Record | None:
         if connection is not None:

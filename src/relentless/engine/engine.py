@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from relentless.engine.bulk import Bulk
 from relentless.engine.catalog import Catalog
 from relentless.engine.clock import Clock, SystemClock
 from relentless.engine.context import EngineContext
+from relentless.engine.interventions import Interventions
+from relentless.engine.listings import Listings
 from relentless.engine.observations import Observer, ignore
 from relentless.engine.retention import Retention
 from relentless.engine.sweeper import Sweeper
@@ -18,8 +21,9 @@ class Engine:
     """Everything the gateway, api and sweeper roles call, grouped by who calls it.
 
     ``definitions`` publishes and resolves versions; ``workflows`` starts, reads and
-    changes workflows; ``workers`` is the worker protocol; ``sweeper`` the timers;
-    ``retention`` deletes what is finished and old.
+    changes workflows; ``listings`` filters them; ``interventions`` retries steps now
+    and claims manual ones; ``bulk`` acts on many; ``workers`` is the worker protocol;
+    ``sweeper`` the timers; ``retention`` deletes what is finished and old.
     """
 
     def __init__(self, database: Database, clock: Clock | None = None,
@@ -29,6 +33,9 @@ class Engine:
         self.definitions = Catalog(database)
         context = EngineContext(database, self.definitions, self.clock, observer)
         self.workflows = Workflows(context)
+        self.listings = Listings(context, self.workflows)
+        self.interventions = Interventions(context)
+        self.bulk = Bulk(self.workflows, self.listings, self.interventions)
         self.workers = WorkerProtocol(context)
         self.sweeper = Sweeper(context)
         self.retention = Retention(context)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 import msgspec
 
+from relentless.engine import keys
 from relentless.engine.catalog import LoadedDefinition
 from relentless.engine.context import EngineContext
 from relentless.engine.observations import Observations
@@ -16,6 +18,7 @@ from relentless.engine.timelines import read_timeline, transition_of
 from relentless.engine.transitions import Edge, Transitions, deadline_from
 from relentless.engine.values import (
     ACCEPTED,
+    STALE,
     Answer,
     Job,
     ManualStep,
@@ -71,34 +74,13 @@ class Workflows:
                 known = await self._context.catalog.resolve(request.definition) is not None
                 reason = Reason.UNKNOWN_VERSION if known else Reason.UNKNOWN_DEFINITION
                 answers[index] = Started(verdict=Verdict.REJECTED, reason=reason)
-            elif request.key is not None and request.key in seen_keys:
-                continue  # answered below, as the first request with this key is
+            elif request.key is not None and (request.definition, request.key) in seen_keys:
+                continue  # answered below, from the first request with this key
             else:
                 if request.key is not None:
-                    seen_keys[request.key] = index
+                    seen_keys.add((request.definition, request.key))
                 fresh.append((index, loaded))
-        async with self._context.transaction() as (connection, seen):
-            ids = [row["id"] for row in await sql.ALLOCATE_WORKFLOW_IDS.fetch(
-                connection, count=len(fresh))]
-            created = await self._insert(connection, now, requests, fresh, ids)
-            seen.started += [loaded.name for (_, loaded), workflow_id in zip(fresh, ids,
-                                                                              strict=True)
-                             if workflow_id in created]
-            for (index, loaded), workflow_id in zip(fresh, ids, strict=True):
-                if workflow_id in created:
-                    answers[index] = Started(verdict=Verdict.ACCEPTED, workflow_id=workflow_id,
-                                             version=loaded.version, created=True)
-            existing = await sql.WORKFLOWS_BY_KEY.fetch(connection, keys=[
-                request.key for request, answer in zip(requests, answers, strict=True)
-                if answer is None and request.key is not None])
-        by_key = {row["idempotency_key"]: row for row in existing}
-        for index, request in enumerate(requests):
-            if answers[index] is None and request.key in by_key:
-                row = by_key[request.key]
-                answers[index] = Started(verdict=Verdict.ACCEPTED, workflow_id=row["id"],
-                                         version=row["version"], created=False)
-        return [answer or Started(verdict=Verdict.REJECTED, reason=Reason.UNKNOWN_WORKFLOW)
-                for answer in answers]
+        return fresh
 
     async def _insert(self, connection: Connection, now: datetime,
                       requests: Sequence[StartRequest],
@@ -108,7 +90,11 @@ class Workflows:
             compiled = loaded.compiled
             step = compiled.step_settings(compiled.start)
             new.append(NewWorkflow(
-                id=workflow_id, definition_id=loaded.id, idempotency_key=requests[index].key,
+                id=workflow_id, definition_id=loaded.id,
+                idempotency_scope=loaded.name if requests[index].key is not None else None,
+                idempotency_key=requests[index].key,
+                input_fingerprint=(keys.input_fingerprint(requests[index].context)
+                                   if requests[index].key is not None else None),
                 node=compiled.node_names[compiled.start], context=requests[index].context or {},
                 step_deadline=deadline_from(now, step), operation=step.operation,
                 manual=step.manual, timeout_ms=step.timeout_ms,
@@ -121,10 +107,12 @@ class Workflows:
                 if workflow.id in created and not workflow.manual))
         return {row["id"] for row in rows}
 
-    async def cancel(self, workflow_id: int, by: str | None = None, reason: str = "") -> Answer:
+    async def cancel(self, workflow_id: int, by: str | None = None, reason: str = "", *,
+                     step: int | None = None) -> Answer:
         """Stop a running or incident workflow; its open job's completions become stale.
 
-        The audit trail records who cancelled and why (and an incident as resolved).
+        The audit trail records who cancelled and why (and an incident as resolved). With
+        ``step``, a workflow no longer on that step is left alone (stale: it moved on).
         """
         now = self._context.clock.now()
         async with self._context.transaction() as (connection, seen):
@@ -135,6 +123,8 @@ class Workflows:
                 return ACCEPTED
             if row["status"] not in ACTIVE_STATUSES:
                 return rejected(Reason.FINISHED)
+            if step is not None and row["step"] != step:
+                return STALE
             await self._close_open_job(connection, now, row)
             await sql.CANCEL_WORKFLOW.execute(connection, now=now, id=workflow_id)
             await self._record(connection, now, row, EventKind.CANCELLED, by, reason, seen)
@@ -142,8 +132,10 @@ class Workflows:
                 (await self._context.catalog.by_id(row["definition_id"], connection)).name)
         return ACCEPTED
 
-    async def move(self, workflow_id: int, node: str, by: str, reason: str = "") -> Answer:
-        """A person puts a running or incident workflow on any node of its version."""
+    async def move(self, workflow_id: int, node: str, by: str, reason: str = "", *,
+                   step: int | None = None) -> Answer:
+        """A person puts a running or incident workflow on any node of its version (with
+        ``step``, only if it is still on that step: else stale, it moved on)."""
         now = self._context.clock.now()
         async with self._context.transaction() as (connection, seen):
             row = await sql.LOCK_WORKFLOW.fetchrow(connection, id=workflow_id)
@@ -151,6 +143,8 @@ class Workflows:
                 return rejected(Reason.UNKNOWN_WORKFLOW)
             if row["status"] not in ACTIVE_STATUSES:
                 return rejected(Reason.FINISHED)
+            if step is not None and row["step"] != step:
+                return STALE
             loaded = await self._context.catalog.by_id(row["definition_id"], connection)
             if node not in loaded.compiled.node_index:
                 return rejected(Reason.UNKNOWN_NODE)
@@ -193,7 +187,7 @@ class Workflows:
         attempt = (msgspec.convert(dict(attempts[0]), AttemptView, from_attributes=True)
                    if attempts else None)
         last_error = attempts[0]["last_error"] if attempts else None
-        return _workflow(rows[0], tuple(history), attempt, last_error)
+        return workflow_of(rows[0], tuple(history), attempt, last_error)
 
     async def history(self, workflow_id: int) -> list[Transition]:
         """Every edge the workflow took, in order: a path of its graph from the start."""
@@ -231,7 +225,7 @@ class Workflows:
                                         before=before, limit=limit)
         else:
             rows = await database.fetch(sql.LIST_WORKFLOWS, before=before, limit=limit)
-        workflows = tuple(_workflow(row, ()) for row in rows)
+        workflows = tuple(workflow_of(row) for row in rows)
         next_cursor = workflows[-1].id if len(workflows) == limit else None
         return Page(workflows, next_cursor)
 
@@ -244,7 +238,9 @@ class Workflows:
                 job_id=str(JobKey(row["workflow_id"], row["step"], row["attempt"])),
                 workflow_id=row["workflow_id"], step=row["step"], node=row["node"],
                 operation=row["operation"], ready_at=row["ready_at"],
-                labels=compiled.offered_labels(compiled.node_index[row["node"]])))
+                labels=compiled.offered_labels(compiled.node_index[row["node"]]),
+                context=_context_of(row), step_deadline=row["step_deadline"],
+                claimed_by=row["claimed_by"], claimed_at=row["claimed_at"]))
         return steps
 
 
@@ -253,19 +249,24 @@ def _sla_deadline(now: datetime, loaded: LoadedDefinition) -> datetime | None:
     return None if sla_ms is None else now + timedelta(milliseconds=sla_ms)
 
 
-def _workflow(row: asyncpg.Record, history: tuple[Transition, ...],
-              attempt: AttemptView | None = None, last_error: str | None = None) -> Workflow:
-    context = row["context"]
+def workflow_of(row: asyncpg.Record, history: tuple[Transition, ...] = (),
+                attempt: AttemptView | None = None, last_error: str | None = None) -> Workflow:
+    """A workflow row (the columns of the ``workflow`` statement) as the engine's value."""
     return Workflow(
         id=row["id"], definition=row["definition"], version=row["version"],
         key=row["idempotency_key"], node=row["node"], step=row["step"],
         status=WorkflowStatus(row["status"]),
         outcome=row["node"] if row["status"] == WorkflowStatus.COMPLETED else None,
         incident=GiveUpCause(row["incident"]) if row["incident"] else None,
-        context=context if isinstance(context, dict) else json.loads(context),
+        context=_context_of(row),
         step_started_at=row["step_started_at"], step_deadline=row["step_deadline"],
         created_at=row["created_at"], updated_at=row["updated_at"], attempt=attempt,
         last_error=last_error, history=history)
+
+
+def _context_of(row: asyncpg.Record) -> dict[str, Any]:
+    context = row["context"]
+    return context if isinstance(context, dict) else dict(json.loads(context))
 
 
 def _job(row: asyncpg.Record) -> Job:

@@ -13,6 +13,7 @@ from relentless.core.definition import RESERVED_LABEL
 from relentless.core.render import render
 from relentless.engine.catalog import LoadedDefinition
 from relentless.engine.values import Answer, Completion, Started, StartRequest
+from relentless.service.auth import caller_name
 from relentless.service.bodies import (
     answer,
     limit_batch,
@@ -54,11 +55,14 @@ async def list_definitions(request: web.Request) -> web.Response:
 
 async def definition_versions(request: web.Request) -> web.Response:
     name = path_parameter(request, "name")
-    rows = await request.app[ENGINE].definitions.versions(name)
+    engine = request.app[ENGINE]
+    rows = await engine.definitions.versions(name)
     if not rows:
         raise not_found(f"definition {name!r}")
-    return answer(protocol.DefinitionVersions(
-        name=name, versions=[_as(protocol.DefinitionVersion, dict(row)) for row in rows]))
+    active = await engine.definitions.active_per_version(name)
+    return answer(protocol.DefinitionVersions(name=name, versions=[
+        _as(protocol.DefinitionVersion, {**dict(row), "active": active.get(row["version"], 0)})
+        for row in rows]))
 
 
 async def definition_version(request: web.Request) -> web.Response:
@@ -115,9 +119,8 @@ async def start_workflows(request: web.Request) -> web.Response:
 
 async def list_workflows(request: web.Request) -> web.Response:
     filters = query(request, protocol.WorkflowQuery)
-    page = await request.app[ENGINE].workflows.page(
-        status=filters.status, definition=filters.definition, limit=filters.limit,
-        cursor=filters.cursor)
+    page = await request.app[ENGINE].listings.page(filters.filter(), filters.limit,
+                                                   filters.cursor)
     return answer(protocol.WorkflowPage(
         workflows=[_as(protocol.WorkflowView, w) for w in page.workflows],
         next_cursor=str(page.next_cursor) if page.next_cursor else None))
@@ -168,15 +171,19 @@ def _action(result: Answer) -> web.Response:
 
 
 async def cancel_workflow(request: web.Request) -> web.Response:
+    """Cancel, recorded under the token's name (a ``by`` in the body is ignored)."""
     body = await read_optional(request, protocol.CancelRequest)
     return _action(await request.app[ENGINE].workflows.cancel(
-        path_parameter(request, "workflow_id"), body.by, body.reason))
+        path_parameter(request, "workflow_id"), caller_name(request), body.reason,
+        step=body.step))
 
 
 async def move_workflow(request: web.Request) -> web.Response:
+    """Move, recorded under the token's name (a ``by`` in the body is ignored)."""
     body = await read(request, protocol.MoveRequest)
     return _action(await request.app[ENGINE].workflows.move(
-        path_parameter(request, "workflow_id"), body.node, body.by, body.reason))
+        path_parameter(request, "workflow_id"), body.node, caller_name(request), body.reason,
+        step=body.step))
 
 
 async def manual_steps(request: web.Request) -> web.Response:
@@ -188,8 +195,13 @@ async def manual_steps(request: web.Request) -> web.Response:
 async def complete_manual_step(request: web.Request) -> web.Response:
     body = await read(request, protocol.ManualCompletion)
     job_id = path_parameter(request, "job_id")
+    engine, by = request.app[ENGINE], caller_name(request)
+    claimant = await engine.interventions.claimant(job_id)
+    if claimant not in (None, by):  # a claimed step is the claimant's to complete
+        return answer(protocol.ActionResult(verdict=Verdict.REJECTED, reason=Reason.CLAIMED),
+                      409)
     result = await request.app[ENGINE].workers.complete_manual(
-        Completion(job_id, body.label, body.output), body.by)
+        Completion(job_id, body.label, body.output), caller_name(request))
     if result.reason is Reason.UNKNOWN_JOB:
         raise not_found(f"job {job_id!r}")
     return _action(result)

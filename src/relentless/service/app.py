@@ -42,9 +42,9 @@ def create_app(config: Config, *, temporary_database: bool = False) -> web.Appli
     With no DSN it runs the embedded PostgreSQL in ``config.data_dir``;
     ``temporary_database`` removes that server's data when the app stops (the demo's).
     """
-    if not config.admin_token or not config.worker_token:
-        raise ValueError("create_app needs both tokens; use config.with_tokens()")
-    tokens = Tokens(config.admin_token, config.worker_token)
+    if not any(Scope.ADMIN in each.scopes for each in config.named_tokens):
+        raise ValueError("create_app needs an admin token; use config.with_tokens()")
+    tokens = Tokens(config.named_tokens)
     routes = tuple(route for route in ROUTES if route.role in config.roles)
     needs = {route.name: route.scope for route in routes if route.scope is not None}
     metered = config.metrics_enabled and "api" in config.roles

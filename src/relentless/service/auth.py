@@ -1,37 +1,53 @@
-"""Bearer tokens with scopes: a worker token may use the worker protocol, an admin
-token may do everything. Tokens are compared in constant time."""
+"""Bearer tokens with names and scopes: a worker token may use the worker protocol, a
+viewer token may read, an admin token may do everything. Tokens are compared in
+constant time, and the caller's name is kept on the request for the audit trail."""
 
 from __future__ import annotations
 
 import hmac
-from enum import StrEnum
+from collections.abc import Iterable
 
 from aiohttp import web
 
 from relentless.service.errors import ApiError, Handler
+from relentless.tokens import NamedToken, Scope, check_distinct
 
+__all__ = ["CALLER", "Scope", "Tokens", "auth_middleware", "caller_name"]
 
-class Scope(StrEnum):
-    WORKER = "worker"
-    ADMIN = "admin"
-    METRICS = "metrics"
+CALLER = web.RequestKey("caller", NamedToken)
+"""The token a request was authenticated with (absent on public routes)."""
 
 
 class Tokens:
-    def __init__(self, admin: str, worker: str) -> None:
-        if admin == worker:
+    def __init__(self, tokens: Iterable[NamedToken]) -> None:
+        self._tokens = tuple(tokens)
+        check_distinct(self._tokens)
+        if not any(Scope.ADMIN in each.scopes for each in self._tokens):
+            raise ValueError("no token has the admin scope")
+        workers = [each for each in self._tokens if each.scopes == {Scope.WORKER}]
+        admins = [each for each in self._tokens if Scope.ADMIN in each.scopes]
+        if {w.token for w in workers} & {a.token for a in admins}:
             raise ValueError("the admin and worker tokens must differ: a worker would be admin")
-        self._admin = admin.encode()
-        self._worker = worker.encode()
+
+    def identify(self, token: str) -> NamedToken | None:
+        """The configured token ``token`` is, if any; every one is compared, so the time
+        taken says nothing about which matched."""
+        presented = token.encode("utf-8", "surrogateescape")
+        found = None
+        for each in self._tokens:
+            if hmac.compare_digest(presented, each.token.encode()):
+                found = each
+        return found
 
     def scopes_of(self, token: str) -> frozenset[Scope]:
         """What a presented token may do (nothing, if it matches no token)."""
-        presented = token.encode("utf-8", "surrogateescape")
-        if hmac.compare_digest(presented, self._admin):
-            return frozenset(Scope)
-        if hmac.compare_digest(presented, self._worker):
-            return frozenset({Scope.WORKER})
-        return frozenset()
+        named = self.identify(token)
+        return named.granted if named is not None else frozenset()
+
+
+def caller_name(request: web.Request) -> str:
+    """Who is acting: the name of the request's token."""
+    return request[CALLER].name
 
 
 def auth_middleware(tokens: Tokens, needs: dict[str, Scope]) -> web.middleware:  # type: ignore[valid-type]
@@ -47,11 +63,12 @@ def auth_middleware(tokens: Tokens, needs: dict[str, Scope]) -> web.middleware: 
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
-        scopes = tokens.scopes_of(token.strip())
-        if not scopes:
+        named = tokens.identify(token.strip())
+        if named is None:
             raise ApiError(401, "unauthorized", "the token is not valid")
-        if needed not in scopes:
+        if needed not in named.granted:
             raise ApiError(403, "forbidden", f"this route needs the {needed} scope")
+        request[CALLER] = named
         return await handler(request)
 
     return check

@@ -121,6 +121,17 @@ LIST_WORKFLOWS_BY_DEFINITION = Statement(
 LIST_WORKFLOWS_BY_STATUS_AND_DEFINITION = Statement(
     "list_workflows_by_status_and_definition", ("status", "definition", "before", "limit"))
 
+_MATCHING = ("before", "status", "definition", "version", "node", "incident", "retrying",
+             "created_after", "created_before", "updated_after", "updated_before", "limit")
+"""The parameters of a filtered listing (see WorkflowFilter), in the order of ``$n``."""
+LIST_ACTIVE_WORKFLOWS_MATCHING = Statement("list_active_workflows_matching", _MATCHING)
+LIST_WORKFLOWS_MATCHING = Statement("list_workflows_matching", _MATCHING)
+LIST_WORKFLOWS_BY_KEY = Statement(
+    "list_workflows_by_key", ("key", "before", "status", "definition", "version", "limit"))
+EDGE_TRAVERSALS = Statement("edge_traversals", ("workflow_id",))
+RESUME_INCIDENT = Statement("resume_incident", ("now", "id", "step_deadline"))
+HASTEN_RETRY = Statement("hasten_retry", ("now", "workflow_id", "step"))
+
 # -- jobs ----------------------------------------------------------------------------------
 LEASE_JOBS = Statement("lease_jobs", ("now", "operations", "limit", "worker", "lease_ms"))
 HEARTBEAT_JOBS = Statement("heartbeat_jobs", ("now", "worker", "lease_ms"), JobKey)
@@ -137,6 +148,14 @@ RECORD_EVENTS = Statement("record_events", ("now",), EventRow)
 # -- retention -----------------------------------------------------------------------------
 PRUNE_FINISHED = Statement("prune_finished", ("before", "limit"))
 COUNT_PRUNABLE = Statement("count_prunable", ("before",))
+
+CLAIM_MANUAL_STEP = Statement("claim_manual_step",
+                              ("now", "by", "workflow_id", "step", "attempt"))
+MANUAL_CLAIM = Statement("manual_claim", ("workflow_id", "step", "attempt"))
+
+# -- the console ---------------------------------------------------------------------------
+FINISHED_SINCE = Statement("finished_since", ("since",))
+WORKFLOWS_PER_VERSION = Statement("workflows_per_version", ("name",))
 
 # -- metrics -------------------------------------------------------------------------------
 READY_JOBS_BY_OPERATION = Statement("ready_jobs_by_operation", ("now",))

@@ -388,7 +388,7 @@ LIMIT $4
 
 -- name: manual_steps
 SELECT j.workflow_id, j.step, j.attempt, j.node, j.operation, j.ready_at, w.context,
-       w.definition_id
+       w.definition_id, w.step_deadline, j.claimed_by, j.claimed_at
 FROM relentless_jobs j JOIN relentless_workflows w ON w.id = j.workflow_id
 WHERE j.state = 'ready' AND j.manual
 ORDER BY j.ready_at, j.seq
@@ -454,3 +454,124 @@ RETURNING id
 -- name: count_prunable
 SELECT count(*) AS workflows FROM relentless_workflows
 WHERE status IN ('completed', 'cancelled') AND updated_at < $1
+
+-- name: list_active_workflows_matching
+-- The console's filtered listings of running and incident workflows, newest first: the
+-- partial index of active workflows by id is walked back from the cursor, so finished
+-- workflows, however many, are never read. A filter left NULL matches everything;
+-- "retrying" is a running workflow whose current step is on its second attempt or later.
+SELECT w.id, d.name AS definition, d.version, w.idempotency_key, w.node, w.step, w.status,
+       w.incident, w.context, w.step_started_at, w.step_deadline, w.created_at, w.updated_at
+FROM relentless_workflows w JOIN relentless_definitions d ON d.id = w.definition_id
+WHERE w.status IN ('running', 'incident') AND w.id < $1
+  AND ($2::relentless_workflow_status IS NULL OR w.status = $2)
+  AND ($3::text IS NULL OR d.name = $3)
+  AND ($4::integer IS NULL OR d.version = $4)
+  AND ($5::text IS NULL OR w.node = $5)
+  AND ($6::text IS NULL OR w.incident = $6)
+  AND (NOT $7::boolean OR (w.status = 'running' AND EXISTS (
+      SELECT 1 FROM relentless_jobs j
+      WHERE j.workflow_id = w.id AND j.step = w.step AND j.attempt > 1)))
+  AND ($8::timestamptz IS NULL OR w.created_at >= $8)
+  AND ($9::timestamptz IS NULL OR w.created_at < $9)
+  AND ($10::timestamptz IS NULL OR w.updated_at >= $10)
+  AND ($11::timestamptz IS NULL OR w.updated_at < $11)
+ORDER BY w.id DESC
+LIMIT $12
+
+-- name: list_workflows_matching
+-- The same filters over every workflow, finished ones too, walking the primary key back
+-- from the cursor: a page costs what it takes to find its matches, so the console and
+-- the CLI narrow by status (the index above) or key (the statement below) first.
+SELECT w.id, d.name AS definition, d.version, w.idempotency_key, w.node, w.step, w.status,
+       w.incident, w.context, w.step_started_at, w.step_deadline, w.created_at, w.updated_at
+FROM relentless_workflows w JOIN relentless_definitions d ON d.id = w.definition_id
+WHERE w.id < $1
+  AND ($2::relentless_workflow_status IS NULL OR w.status = $2)
+  AND ($3::text IS NULL OR d.name = $3)
+  AND ($4::integer IS NULL OR d.version = $4)
+  AND ($5::text IS NULL OR w.node = $5)
+  AND ($6::text IS NULL OR w.incident = $6)
+  AND (NOT $7::boolean OR (w.status = 'running' AND EXISTS (
+      SELECT 1 FROM relentless_jobs j
+      WHERE j.workflow_id = w.id AND j.step = w.step AND j.attempt > 1)))
+  AND ($8::timestamptz IS NULL OR w.created_at >= $8)
+  AND ($9::timestamptz IS NULL OR w.created_at < $9)
+  AND ($10::timestamptz IS NULL OR w.updated_at >= $10)
+  AND ($11::timestamptz IS NULL OR w.updated_at < $11)
+ORDER BY w.id DESC
+LIMIT $12
+
+-- name: list_workflows_by_key
+-- A key names at most one workflow per definition: read through the keys' index.
+SELECT w.id, d.name AS definition, d.version, w.idempotency_key, w.node, w.step, w.status,
+       w.incident, w.context, w.step_started_at, w.step_deadline, w.created_at, w.updated_at
+FROM relentless_workflows w JOIN relentless_definitions d ON d.id = w.definition_id
+WHERE w.idempotency_key = $1 AND w.id < $2
+  AND ($3::relentless_workflow_status IS NULL OR w.status = $3)
+  AND ($4::text IS NULL OR d.name = $4)
+  AND ($5::integer IS NULL OR d.version = $5)
+ORDER BY w.id DESC
+LIMIT $6
+
+-- name: finished_since
+-- Throughput for the console: workflows that ended since $1, by definition and status,
+-- read from the index of finished workflows by when they ended.
+SELECT d.name AS definition, w.status, count(*) AS workflows
+FROM relentless_workflows w JOIN relentless_definitions d ON d.id = w.definition_id
+WHERE w.status IN ('completed', 'cancelled') AND w.updated_at >= $1
+GROUP BY d.name, w.status
+
+-- name: workflows_per_version
+-- How many active workflows run on each version of a definition (finished ones are not
+-- read: the partial index of active workflows by definition).
+SELECT d.version, count(w.id) AS active
+FROM relentless_definitions d
+LEFT JOIN relentless_workflows w
+  ON w.definition_id = d.id AND w.status IN ('running', 'incident')
+WHERE d.name = $1
+GROUP BY d.version ORDER BY d.version
+
+-- name: edge_traversals
+-- How often a workflow took each edge: the console draws the counts on its graph.
+SELECT source, target, label, count(*) AS taken
+FROM relentless_history WHERE workflow_id = $1
+GROUP BY source, target, label
+
+-- name: resume_incident
+-- Retry now of an incident: running again on the same step, with a fresh deadline.
+UPDATE relentless_workflows
+SET status = 'running', incident = NULL, step_deadline = $3, updated_at = $1
+WHERE id = $2 AND status = 'incident'
+
+-- name: hasten_retry
+-- Retry now of a running workflow whose next attempt waits out its backoff: ready now.
+UPDATE relentless_jobs
+SET ready_at = $1
+WHERE workflow_id = $2 AND step = $3 AND state = 'ready' AND ready_at > $1
+RETURNING attempt, operation, manual
+
+-- name: claim_manual_step
+-- A person claims an open manual step unless someone else has; returns the job as it
+-- was, and who holds the claim now (NULL: the claim was refused or the job is not open).
+WITH job AS (
+    SELECT workflow_id, step, attempt, state, manual, claimed_by
+    FROM relentless_jobs
+    WHERE workflow_id = $3 AND step = $4 AND attempt = $5
+    FOR UPDATE
+), claimed AS (
+    UPDATE relentless_jobs AS j
+    SET claimed_by = $2, claimed_at = $1
+    FROM job
+    WHERE j.workflow_id = job.workflow_id AND j.step = job.step AND j.attempt = job.attempt
+      AND job.manual AND job.state = 'ready'
+      AND (job.claimed_by IS NULL OR job.claimed_by = $2)
+    RETURNING j.claimed_by
+)
+SELECT job.state, job.manual, job.claimed_by AS previous,
+       (SELECT claimed_by FROM claimed) AS claimed_by
+FROM job
+
+-- name: manual_claim
+SELECT claimed_by FROM relentless_jobs WHERE workflow_id = $1 AND step = $2 AND attempt = $3
+
