@@ -6,6 +6,7 @@ types the server decodes and encodes.
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -63,6 +64,13 @@ class AdminClient:
 
     async def definitions(self) -> protocol.DefinitionList:
         return await self.request("GET", "v1/definitions", protocol.DefinitionList)
+
+    async def definition_stats(self, name: str, version: int,
+                               since: datetime | None = None) -> protocol.DefinitionStats:
+        params = {"since": since.isoformat()} if since is not None else {}
+        return await self.request(
+            "GET", f"v1/definitions/{name}/{version}/stats",
+            protocol.DefinitionStats, params=params)
 
     async def start(self, definition: str, *, version: int | None = None,
                     key: str | None = None,

@@ -235,6 +235,53 @@ class DefinitionDetail(Response, frozen=True):
     mermaid: str
 
 
+class StatsQuery(Query):
+    since: datetime | None = None
+    """Count the workflows started since then (default: the last 7 days)."""
+
+
+class DurationHistogram(Response, frozen=True):
+    """Attempts per duration bin: bin ``i`` is ``[edges_ms[i], edges_ms[i + 1])``."""
+
+    edges_ms: list[int]
+    counts: list[int]
+
+
+class NodeStats(Response, frozen=True):
+    """How the ended attempts at one node ended, what they answered and how long they took."""
+
+    manual: bool
+    attempts: int
+    """Ended attempts: completed, failed or expired (not closed, released or open)."""
+    completed: int
+    failed: int
+    expired: int
+    permanent: int
+    """Failed attempts not retried though attempts were left (``retryable: false``)."""
+    labels: dict[str, int]
+    fail_rate: float
+    """Retried (or last) failures per ended attempt."""
+    lost_rate: float
+    """Expired attempts per ended attempt."""
+    permanent_rate: float
+    durations: DurationHistogram | None = None
+    """From ready to closed, of completed and failed attempts."""
+
+
+class DefinitionStats(Response, frozen=True):
+    """A version's audit trail, counted per node: what a scenario is learned from."""
+
+    name: str
+    version: int
+    since: datetime
+    until: datetime
+    workflows: int
+    """Workflows of this version started in the period."""
+    sampled: int
+    """The newest of them whose attempts are counted (at most 100,000)."""
+    nodes: dict[str, NodeStats]
+
+
 # -- workflows ---------------------------------------------------------------------------
 
 class StartWorkflow(Request):

@@ -143,6 +143,10 @@ ARGUMENTS: dict[str, Callable[[Stored], tuple[Any, ...]]] = {
     "fail_jobs": lambda s: (s.now, *_keys(s.leased), ["RuntimeError: down"] * len(s.leased),
                             [None] * len(s.leased)),
     "start_workflows": _starts,
+    # The last day's workflows of the version, for its stats (the stored ones are older).
+    "definition_attempt_stats": lambda s: (
+        s.definition_id, s.now - timedelta(days=1), [0.0, 10.0, 100.0, 1_000.0], 100_000),
+    "definition_workflows_since": lambda s: (s.definition_id, s.now - timedelta(days=1)),
     "workflows_by_key": lambda s: ([f"key-{i}" for i in range(100)],),
     "workflow": lambda s: (s.finished_id,),
     "history": lambda s: (s.finished_id,),

@@ -15,6 +15,7 @@ from aiohttp import web
 from relentless import protocol
 from relentless.service import actions, api, gateway
 from relentless.service.auth import Scope
+from relentless.service.stats import definition_stats
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -69,6 +70,10 @@ ROUTES = (
     Route("GET", "/v1/definitions/{name}/{version}", api.definition_version, "api", Scope.VIEWER,
           "One version: source, compiled summary, DOT and Mermaid", None,
           protocol.DefinitionDetail),
+    Route("GET", "/v1/definitions/{name}/{version}/stats", definition_stats, "api",
+          Scope.VIEWER, "What the workers did at each node of a version: label counts, "
+          "attempt durations, failure and expiry rates (for relentless simulate --from)",
+          None, protocol.DefinitionStats, query=protocol.StatsQuery),
     Route("POST", "/v1/workflows", api.start_workflow, "api", Scope.ADMIN,
           "Start a workflow (idempotent on key)", protocol.StartWorkflow, protocol.StartResult,
           (201, 200)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,7 +19,7 @@ from relentless.core.definition import Definition
 from relentless.core.reader import definition_from_data
 from relentless.core.source import SyntaxProblem, format_of, parse_text
 from relentless.errors import DefinitionInvalid, UserError
-from relentless.simulation import naive, native, reference
+from relentless.simulation import learned, naive, native, reference, remote
 from relentless.simulation.analysis import analyze
 from relentless.simulation.overrides import Override, apply, parse_overrides
 from relentless.simulation.plot import plot_times
@@ -41,14 +42,26 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Add ``analyze`` and ``simulate`` to the CLI's subcommands."""
     analyze_command = commands.add_parser(
         "analyze", help="best and worst time from each node to each leaf, and unbounded cycles")
-    analyze_command.add_argument("file", metavar="FILE", help="a YAML or JSON definition")
+    analyze_command.add_argument("file", metavar="FILE",
+                                 help="a YAML or JSON definition (with --url: NAME[@VERSION])")
+    analyze_command.add_argument("--url", metavar="URL",
+                                 help="analyze a version published on the server at URL")
+    _add_token(analyze_command)
     analyze_command.add_argument("--json", action="store_true", help="print one JSON object")
     _add_set(analyze_command)
     analyze_command.set_defaults(run=run_analyze)
 
     simulate = commands.add_parser(
         "simulate", help="Monte Carlo runs of a definition under a scenario")
-    simulate.add_argument("file", metavar="FILE", help="a YAML or JSON definition")
+    simulate.add_argument("file", metavar="FILE",
+                          help="a YAML or JSON definition (with --from: NAME[@VERSION])")
+    simulate.add_argument("--from", metavar="URL", dest="from_url",
+                          help="simulate a version published on the server at URL, under the "
+                               "scenario learned from its history (its stats route)")
+    simulate.add_argument("--since", metavar="WHEN",
+                          help="with --from: learn from workflows started since WHEN, an ISO "
+                               "time or a duration back from now (default 7d)")
+    _add_token(simulate)
     simulate.add_argument("--scenario", metavar="S.yaml",
                           help="what workers do per node (default: every label equally "
                                "likely, instant attempts, no failures)")
@@ -67,6 +80,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     simulate.set_defaults(run=run_simulate)
 
 
+def _add_token(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--token", default=os.environ.get("RELENTLESS_ADMIN_TOKEN"),
+                        help="with a server: a token with the viewer scope "
+                             "(default: $RELENTLESS_ADMIN_TOKEN)")
+
+
 def _add_set(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", metavar="KEY=VALUE", dest="overrides",
                         help="what if: sla=1h, NODE.timeout=10s, NODE.attempts=5, "
@@ -80,7 +99,12 @@ def run_analyze(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if scenario_keys:
         raise UserError(f"--set {scenario_keys[0]}: analyze reads no scenario; "
                         "set only sla or a node's timeout, attempts, backoff or deadline")
-    analysis = analyze(load_definition(arguments.file, overrides))
+    if arguments.url:
+        published = remote.fetch(arguments.url, arguments.token, arguments.file, stats=False)
+        definition = published_definition(published, arguments.url, overrides)
+    else:
+        definition = load_definition(arguments.file, overrides)
+    analysis = analyze(definition)
     if arguments.json:
         out.write(json.dumps(analysis_data(analysis), indent=2) + "\n")
     else:
@@ -91,8 +115,20 @@ def run_analyze(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def run_simulate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``relentless simulate FILE --scenario S.yaml``."""
     overrides = parse_overrides(arguments.overrides)
-    definition = load_definition(arguments.file, overrides)
-    scenario = load_scenario(arguments.scenario, definition, overrides)
+    if arguments.from_url:
+        if arguments.scenario:
+            raise UserError("--from learns the scenario from the server; drop --scenario "
+                            "(or use --set to change what was learned)")
+        published = remote.fetch(arguments.from_url, arguments.token, arguments.file,
+                                 stats=True, since=remote.parse_since(arguments.since))
+        definition = published_definition(published, arguments.from_url, overrides)
+        assert published.stats is not None
+        data = learned.scenario_data(published.stats, definition, arguments.from_url)
+        scenario = scenario_with(data, definition, overrides,
+                                 f"{arguments.from_url} stats of {definition.name}")
+    else:
+        definition = load_definition(arguments.file, overrides)
+        scenario = load_scenario(arguments.scenario, definition, overrides)
     compiled = compile_definition(definition)
     started = time.perf_counter()
     runs = _run(arguments, compiled, scenario)
@@ -129,10 +165,28 @@ def load_scenario(path: str | None, definition: Definition,
                   overrides: list[Override]) -> Scenario:
     """The scenario in ``path`` (or the default one) with scenario overrides applied."""
     data = {} if path is None else _parsed(path, lambda problem: ScenarioInvalid([problem], path))
-    if data is None:
-        data = {}
+    return scenario_with(data if data is not None else {}, definition, overrides, path)
+
+
+def scenario_with(data: Any, definition: Definition, overrides: list[Override],
+                  source: str | None) -> Scenario:
+    """Scenario data with the scenario overrides applied, validated."""
     apply(data, [o for o in overrides if not o.on_definition], list(definition.nodes))
-    return scenario_from_data(data, definition, path)
+    return scenario_from_data(data, definition, source)
+
+
+def published_definition(published: remote.Published, url: str,
+                         overrides: list[Override]) -> Definition:
+    """A version fetched from a server, with the definition overrides applied."""
+    detail = published.detail
+    where = f"{url} {detail.name} v{detail.version}"
+    try:
+        data = parse_text(detail.source, "json" if detail.source_format == "json" else "yaml")
+    except SyntaxProblem as exc:
+        raise DefinitionInvalid([exc.problem], where) from None
+    if isinstance(data, dict) and isinstance(data.get("nodes"), dict):
+        apply(data, [o for o in overrides if o.on_definition], list(data["nodes"]))
+    return definition_from_data(data, where)
 
 
 def _parsed(path: str, invalid: Any) -> Any:

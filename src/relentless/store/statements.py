@@ -96,6 +96,10 @@ DEFINITION_BY_VERSION = Statement("definition_by_version", ("name", "version"))
 LATEST_DEFINITION = Statement("latest_definition", ("name",))
 DEFINITION_VERSIONS = Statement("definition_versions", ("name",))
 DEFINITION_NAMES = Statement("definition_names")
+DEFINITION_ATTEMPT_STATS = Statement("definition_attempt_stats",
+                                     ("definition_id", "since", "edges_ms", "limit"))
+DEFINITION_WORKFLOWS_SINCE = Statement("definition_workflows_since",
+                                       ("definition_id", "since"))
 
 # -- workflows -----------------------------------------------------------------------------
 ALLOCATE_WORKFLOW_IDS = Statement("allocate_workflow_ids", ("count",))

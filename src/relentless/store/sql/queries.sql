@@ -575,3 +575,40 @@ FROM job
 -- name: manual_claim
 SELECT claimed_by FROM relentless_jobs WHERE workflow_id = $1 AND step = $2 AND attempt = $3
 
+
+-- name: definition_attempt_stats
+-- The ended attempts of one definition version's newest workflows started since $2 (at
+-- most $4 of them), counted by node, state, label and duration bucket ($3: the buckets'
+-- lower edges in ms). An attempt lasts from ready (queueing included) to closed. A
+-- failed attempt is final when no attempt follows it; its number tells a last attempt
+-- from one not retried. Each workflow's jobs are read by its key (OFFSET 0 keeps that
+-- a per-workflow lookup), so the read is as large as the sample, not the history.
+WITH sample AS (
+    SELECT id FROM relentless_workflows
+    WHERE definition_id = $1 AND created_at >= $2
+    ORDER BY created_at DESC LIMIT $4
+)
+SELECT a.node, a.state, a.label, a.manual, a.bucket, a.failed_attempt, a.final,
+       count(*) AS attempts
+FROM sample w
+CROSS JOIN LATERAL (
+    SELECT j.node, j.state::text AS state, j.label, j.manual,
+           CASE WHEN j.state IN ('completed', 'failed') THEN width_bucket(
+               extract(epoch FROM j.closed_at - j.ready_at) * 1000, $3::double precision[])
+           END AS bucket,
+           CASE WHEN j.state = 'failed' THEN j.attempt END AS failed_attempt,
+           j.state = 'failed' AND NOT EXISTS (
+               SELECT 1 FROM relentless_jobs n
+               WHERE n.workflow_id = j.workflow_id AND n.step = j.step
+                 AND n.attempt = j.attempt + 1) AS final
+    FROM relentless_jobs j
+    WHERE j.workflow_id = w.id AND j.state IN ('completed', 'failed', 'expired')
+      AND j.closed_at IS NOT NULL
+    OFFSET 0
+) a
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+
+-- name: definition_workflows_since
+-- How many workflows of one definition version started since $2 (the stats' sample).
+SELECT count(*) AS workflows FROM relentless_workflows
+WHERE definition_id = $1 AND created_at >= $2
