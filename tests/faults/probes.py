@@ -44,7 +44,11 @@ def wake_latency(waiting_url: str, starting_url: str) -> float:
 
 def latencies(first: str, second: str, rounds: int = 5) -> dict[str, float]:
     """Wake latencies both ways between two nodes: median and worst, in milliseconds."""
-    found = [wake_latency(a, b) for _ in range(rounds) for a, b in ((first, second),
-                                                                    (second, first))]
+    found: list[float] = []
+    for _ in range(rounds):
+        for waiting, starting in ((first, second), (second, first)):
+            found.append(wake_latency(waiting, starting))
+            if found[-1] > 1:  # woken by the end of its wait, not by NOTIFY: enough said
+                break
     return {"median_ms": round(statistics.median(found) * 1000, 1),
             "max_ms": round(max(found) * 1000, 1), "samples": len(found)}
