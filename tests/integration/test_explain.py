@@ -116,8 +116,9 @@ def _moves(s: Stored) -> tuple[Any, ...]:
 
 def _starts(s: Stored) -> tuple[Any, ...]:
     ids = list(range(10_000_000, 10_000_100))
-    return (s.now, ids, [s.definition_id] * 100, [f"key-{i}" for i in ids], ["s1"] * 100,
-            [{}] * 100, [s.now + timedelta(hours=1)] * 100, ["step1"] * 100, [False] * 100,
+    return (s.now, ids, [s.definition_id] * 100, ["bench"] * 100, [f"key-{i}" for i in ids],
+            ["fingerprint"] * 100, ["s1"] * 100, [{}] * 100,
+            [s.now + timedelta(hours=1)] * 100, ["step1"] * 100, [False] * 100,
             [30_000] * 100, [None] * 100)
 
 
@@ -147,7 +148,7 @@ ARGUMENTS: dict[str, Callable[[Stored], tuple[Any, ...]]] = {
     "definition_attempt_stats": lambda s: (
         s.definition_id, s.now - timedelta(days=1), [0.0, 10.0, 100.0, 1_000.0], 100_000),
     "definition_workflows_since": lambda s: (s.definition_id, s.now - timedelta(days=1)),
-    "workflows_by_key": lambda s: ([f"key-{i}" for i in range(100)],),
+    "workflows_by_key": lambda s: (["bench"] * 100, [f"key-{i}" for i in range(100)]),
     "workflow": lambda s: (s.finished_id,),
     "history": lambda s: (s.finished_id,),
     "jobs_of": lambda s: (s.finished_id,),

@@ -49,7 +49,8 @@ class Catalog:
         return self._registry.tables
 
     async def publish(self, text: str, fmt: Format = "yaml") -> Published:
-        """Store a new version, or return the version that has this content already.
+        """Store a new version, or return the latest version if it has this content already
+        (an older version's content published again becomes a new latest version).
 
         Raises DefinitionInvalid (and stores nothing) if the text is not valid.
         """
@@ -58,8 +59,8 @@ class Catalog:
         name, fingerprint = definition.name, definition.fingerprint
         async with self._database.transaction() as connection:
             await sql.LOCK_DEFINITION_NAME.execute(connection, name=name)
-            row = await sql.DEFINITION_BY_FINGERPRINT.fetchrow(connection, name=name,
-                                                               fingerprint=fingerprint)
+            row = await sql.LATEST_DEFINITION_WITH_FINGERPRINT.fetchrow(
+                connection, name=name, fingerprint=fingerprint)
             created = row is None
             if row is None:
                 row = await sql.INSERT_DEFINITION.fetchrow(

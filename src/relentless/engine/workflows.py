@@ -57,15 +57,46 @@ class Workflows:
     async def start(self, requests: Sequence[StartRequest]) -> list[Started]:
         """Start each workflow on its version (the latest when none is given).
 
-        A request whose idempotency key was seen before (in an earlier call or
-        earlier in this batch) answers with the existing workflow and creates nothing.
+        A request whose key was used before for its definition (in an earlier call or
+        earlier in this batch) answers with that workflow and creates nothing, whatever
+        version it names; with another input it is refused as ``key_conflict``.
         """
         now = self._context.clock.now()
         answers: list[Started | None] = [None] * len(requests)
+        # Keys first: a repeat is answered even when the version it names does not resolve.
+        wanted = keys.lookup(requests)
+        if wanted["keys"]:
+            known = await self._context.database.fetch(sql.WORKFLOWS_BY_KEY, **wanted)
+            keys.answer_repeats(requests, answers, keys.by_scope(known))
+        fresh = await self._fresh(requests, answers)
+        async with self._context.transaction() as (connection, seen):
+            ids = [row["id"] for row in await sql.ALLOCATE_WORKFLOW_IDS.fetch(
+                connection, count=len(fresh))]
+            created = await self._insert(connection, now, requests, fresh, ids)
+            seen.started += [loaded.name for (_, loaded), workflow_id in zip(fresh, ids,
+                                                                              strict=True)
+                             if workflow_id in created]
+            for (index, loaded), workflow_id in zip(fresh, ids, strict=True):
+                if workflow_id in created:
+                    answers[index] = Started(verdict=Verdict.ACCEPTED, workflow_id=workflow_id,
+                                             version=loaded.version, created=True)
+            existing = await sql.WORKFLOWS_BY_KEY.fetch(connection, **keys.lookup(
+                request for request, answer in zip(requests, answers, strict=True)
+                if answer is None))
+        keys.answer_repeats(requests, answers, keys.by_scope(existing))
+        return [answer or Started(verdict=Verdict.REJECTED, reason=Reason.UNKNOWN_WORKFLOW)
+                for answer in answers]
+
+    async def _fresh(self, requests: Sequence[StartRequest],
+                     answers: list[Started | None]) -> list[tuple[int, LoadedDefinition]]:
+        """The unanswered requests to insert, with their version; an unknown definition or
+        version is answered here, and a key's later repeats in the batch wait for it."""
         fresh: list[tuple[int, LoadedDefinition]] = []
-        seen_keys: dict[str, int] = {}
+        seen_keys: set[tuple[str, str]] = set()
         resolved: dict[tuple[str, int | None], LoadedDefinition | None] = {}
         for index, request in enumerate(requests):
+            if answers[index] is not None:
+                continue
             wanted = (request.definition, request.version)
             if wanted not in resolved:  # one look-up per distinct version, not per request
                 resolved[wanted] = await self._context.catalog.resolve(*wanted)

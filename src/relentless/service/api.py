@@ -94,6 +94,8 @@ async def start_workflow(request: web.Request) -> web.Response:
     item = await read(request, protocol.StartWorkflow)
     result: Started
     [result] = await request.app[ENGINE].workflows.start([_start_request(item)])
+    if result.reason is Reason.KEY_CONFLICT:
+        return answer(result, 409)  # the key was first sent with another input
     if result.verdict is Verdict.REJECTED:
         what = (f"version {item.version} of definition {item.definition!r}"
                 if result.reason is Reason.UNKNOWN_VERSION

@@ -20,7 +20,11 @@ class NewWorkflow:
 
     id: int
     definition_id: int
+    idempotency_scope: str | None
+    """The definition name a key is scoped to (None without a key)."""
     idempotency_key: str | None
+    input_fingerprint: str | None
+    """The fingerprint of the input a key was first sent with (None without a key)."""
     node: str
     context: dict[str, Any]
     step_deadline: datetime | None

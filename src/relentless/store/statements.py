@@ -90,7 +90,8 @@ class Statement:
 LOCK_DEFINITION_NAME = Statement("lock_definition_name", ("name",))
 INSERT_DEFINITION = Statement(
     "insert_definition", ("name", "fingerprint", "source", "source_format", "canonical"))
-DEFINITION_BY_FINGERPRINT = Statement("definition_by_fingerprint", ("name", "fingerprint"))
+LATEST_DEFINITION_WITH_FINGERPRINT = Statement("latest_definition_with_fingerprint",
+                                               ("name", "fingerprint"))
 DEFINITION_BY_ID = Statement("definition_by_id", ("id",))
 DEFINITION_BY_VERSION = Statement("definition_by_version", ("name", "version"))
 LATEST_DEFINITION = Statement("latest_definition", ("name",))
@@ -104,7 +105,7 @@ DEFINITION_WORKFLOWS_SINCE = Statement("definition_workflows_since",
 # -- workflows -----------------------------------------------------------------------------
 ALLOCATE_WORKFLOW_IDS = Statement("allocate_workflow_ids", ("count",))
 START_WORKFLOWS = Statement("start_workflows", ("now",), NewWorkflow)
-WORKFLOWS_BY_KEY = Statement("workflows_by_key", ("keys",))
+WORKFLOWS_BY_KEY = Statement("workflows_by_key", ("scopes", "keys"))
 LOCK_WORKFLOW = Statement("lock_workflow", ("id",))
 CLOSE_STEPS = Statement("close_steps", ("now",), ClosingStep)
 CANCEL_WORKFLOW = Statement("cancel_workflow", ("now", "id"))

@@ -14,8 +14,13 @@ SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5
 FROM relentless_definitions WHERE name = $1
 RETURNING id, version
 
--- name: definition_by_fingerprint
-SELECT id, version FROM relentless_definitions WHERE name = $1 AND fingerprint = $2
+-- name: latest_definition_with_fingerprint
+-- The latest version, if it has this content: publishing it again changes nothing,
+-- while an older version's content published again becomes a new latest version.
+SELECT id, version FROM (
+    SELECT id, version, fingerprint FROM relentless_definitions WHERE name = $1
+    ORDER BY version DESC LIMIT 1
+) latest WHERE fingerprint = $2
 
 -- name: definition_by_id
 SELECT id, name, version, fingerprint, source, source_format, canonical, created_at
@@ -45,20 +50,22 @@ FROM generate_series(1, $1)
 -- Inserts the workflows that are new (an idempotency key seen before inserts
 -- nothing) and the first job of each, in one statement.
 WITH requested AS (
-    SELECT * FROM unnest($2::bigint[], $3::integer[], $4::text[], $5::text[], $6::jsonb[],
-                         $7::timestamptz[], $8::text[], $9::boolean[], $10::bigint[],
-                         $11::timestamptz[])
-        AS r(id, definition_id, idempotency_key, node, context, step_deadline, operation,
-             manual, timeout_ms, sla_deadline)
+    SELECT * FROM unnest($2::bigint[], $3::integer[], $4::text[], $5::text[], $6::text[],
+                         $7::text[], $8::jsonb[], $9::timestamptz[], $10::text[],
+                         $11::boolean[], $12::bigint[], $13::timestamptz[])
+        AS r(id, definition_id, idempotency_scope, idempotency_key, input_fingerprint, node,
+             context, step_deadline, operation, manual, timeout_ms, sla_deadline)
 ), created AS (
-    INSERT INTO relentless_workflows (id, definition_id, idempotency_key, node, step, status,
-                                      context, step_started_at, step_deadline, created_at,
-                                      updated_at, sla_deadline)
-    SELECT id, definition_id, idempotency_key, node, 1, 'running', context, $1, step_deadline,
-           $1, $1, sla_deadline
+    INSERT INTO relentless_workflows (id, definition_id, idempotency_scope, idempotency_key,
+                                      input_fingerprint, node, step, status, context,
+                                      step_started_at, step_deadline, created_at, updated_at,
+                                      sla_deadline)
+    SELECT id, definition_id, idempotency_scope, idempotency_key, input_fingerprint, node, 1,
+           'running', context, $1, step_deadline, $1, $1, sla_deadline
     FROM requested
-    ORDER BY idempotency_key  -- concurrent batches sharing keys wait in one order
-    ON CONFLICT (idempotency_key) DO NOTHING
+    -- concurrent batches sharing keys wait in one order
+    ORDER BY idempotency_scope, idempotency_key
+    ON CONFLICT (idempotency_scope, idempotency_key) DO NOTHING
     RETURNING id
 ), first_jobs AS (
     INSERT INTO relentless_jobs (workflow_id, step, attempt, node, operation, manual, timeout_ms,
@@ -70,9 +77,11 @@ WITH requested AS (
 SELECT id FROM created
 
 -- name: workflows_by_key
-SELECT w.id, w.idempotency_key, d.name, d.version
-FROM relentless_workflows w JOIN relentless_definitions d ON d.id = w.definition_id
-WHERE w.idempotency_key = ANY($1::text[])
+-- Keys are scoped per definition name: (scope, key) pairs, read through the unique index.
+SELECT w.id, w.idempotency_scope, w.idempotency_key, w.input_fingerprint, d.version
+FROM unnest($1::text[], $2::text[]) AS k(scope, key)
+JOIN relentless_workflows w ON (w.idempotency_scope, w.idempotency_key) = (k.scope, k.key)
+JOIN relentless_definitions d ON d.id = w.definition_id
 
 -- name: lease_jobs
 -- Oldest ready job first (ties: creation order), skipping rows another leaser
