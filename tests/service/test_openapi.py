@@ -30,6 +30,17 @@ def _check(document: dict[str, Any], method: str, path: str, status: int, body: 
     jsonschema.validate(body, {**schema, "components": document["components"]})
 
 
+async def _operator_actions(call: Any, admin: Any, workflow: int) -> None:
+    """Retry now and the bulk actions (dry and not)."""
+    await call(admin, "POST", f"/v1/workflows/{workflow}/retry", json={"reason": "now"})
+    await call(admin, "POST", "/v1/workflows/bulk/retry",
+               json={"filter": {"status": "incident"}, "dry_run": True})
+    await call(admin, "POST", "/v1/workflows/bulk/move",
+               json={"filter": {"node": "charge"}, "node": "refund", "dry_run": True})
+    await call(admin, "POST", "/v1/workflows/bulk/cancel",
+               json={"workflows": [{"workflow_id": 999, "step": 1}]})
+
+
 def test_every_response_matches_the_document(server: Server, run: Any) -> None:
     async def scenario() -> list[tuple[str, str, int, Any]]:
         seen = []
@@ -76,13 +87,7 @@ def test_every_response_matches_the_document(server: Server, run: Any) -> None:
         await call(admin, "POST", f"/v1/manual-steps/{steps['steps'][0]['job_id']}/claim")
         await call(admin, "POST", f"/v1/manual-steps/{steps['steps'][0]['job_id']}/complete",
                    json={"label": "refund", "by": "ana"})
-        await call(admin, "POST", f"/v1/workflows/{workflow}/retry", json={"reason": "now"})
-        await call(admin, "POST", "/v1/workflows/bulk/retry",
-                   json={"filter": {"status": "incident"}, "dry_run": True})
-        await call(admin, "POST", "/v1/workflows/bulk/move",
-                   json={"filter": {"node": "charge"}, "node": "refund", "dry_run": True})
-        await call(admin, "POST", "/v1/workflows/bulk/cancel",
-                   json={"workflows": [{"workflow_id": 999, "step": 1}]})
+        await _operator_actions(call, admin, workflow)
         await call(admin, "POST", f"/v1/workflows/{workflow}/cancel")
         await call(admin, "POST", "/v1/workflows/2/cancel")
         await call(admin, "POST", "/v1/workflows/2/cancel")

@@ -9,6 +9,7 @@ from relentless.engine.context import EngineContext
 from relentless.engine.interventions import Interventions
 from relentless.engine.listings import Listings
 from relentless.engine.observations import Observer, ignore
+from relentless.engine.overview import Overview
 from relentless.engine.retention import Retention
 from relentless.engine.sweeper import Sweeper
 from relentless.engine.worker_protocol import WorkerProtocol
@@ -36,6 +37,7 @@ class Engine:
         self.listings = Listings(context, self.workflows)
         self.interventions = Interventions(context)
         self.bulk = Bulk(self.workflows, self.listings, self.interventions)
+        self.overview = Overview(context)
         self.workers = WorkerProtocol(context)
         self.sweeper = Sweeper(context)
         self.retention = Retention(context)

@@ -17,8 +17,9 @@ from relentless.engine.engine import Engine
 from relentless.engine.observations import ignore
 from relentless.service.auth import Scope, Tokens, auth_middleware
 from relentless.service.bodies import answer
+from relentless.service.console import install as install_console
 from relentless.service.errors import error_middleware, error_response
-from relentless.service.keys import CONFIG, ENGINE, METRICS, STORE, WAKER
+from relentless.service.keys import CONFIG, ENGINE, METRICS, STORE, TOKENS, WAKER
 from relentless.service.metrics import NodeMetrics
 from relentless.service.observability import install, metrics, request_metrics
 from relentless.service.openapi import document
@@ -59,12 +60,15 @@ def create_app(config: Config, *, temporary_database: bool = False) -> web.Appli
     install(app, app[METRICS])
     app[TEMPORARY] = temporary_database
     app[WAKER] = Waker()
+    app[TOKENS] = tokens
     for route in routes:
         app.router.add_route(route.method, route.path, route.handler, name=route.name)
     app[OPENAPI] = document(routes)
     app.router.add_get("/openapi.json", openapi, name="openapi")
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/readyz", readyz, name="readyz")
+    if "api" in config.roles:
+        install_console(app)
     if metered:
         app.router.add_get("/metrics", metrics, name="metrics")
     app.cleanup_ctx.append(_store)

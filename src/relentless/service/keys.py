@@ -6,6 +6,7 @@ from aiohttp import web
 
 from relentless.config import Config
 from relentless.engine.engine import Engine
+from relentless.service.auth import Tokens
 from relentless.service.metrics import NodeMetrics
 from relentless.service.waker import Waker
 from relentless.store.store import Store
@@ -15,3 +16,4 @@ STORE = web.AppKey("store", Store)
 ENGINE = web.AppKey("engine", Engine)
 WAKER = web.AppKey("waker", Waker)
 METRICS = web.AppKey("metrics", NodeMetrics)
+TOKENS = web.AppKey("tokens", Tokens)

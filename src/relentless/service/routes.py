@@ -75,8 +75,8 @@ ROUTES = (
           "attempt durations, failure and expiry rates (for relentless simulate --from)",
           None, protocol.DefinitionStats, query=protocol.StatsQuery),
     Route("POST", "/v1/workflows", api.start_workflow, "api", Scope.ADMIN,
-          "Start a workflow (idempotent on key)", protocol.StartWorkflow, protocol.StartResult,
-          (201, 200)),
+          "Start a workflow (idempotent on key; 409 key_conflict: the key was first sent "
+          "with another input)", protocol.StartWorkflow, protocol.StartResult, (201, 200, 409)),
     Route("POST", "/v1/workflows/batch", api.start_workflows, "api", Scope.ADMIN,
           "Start many workflows, one result each", protocol.StartBatch,
           protocol.StartBatchResponse),

@@ -584,7 +584,6 @@ FROM job
 -- name: manual_claim
 SELECT claimed_by FROM relentless_jobs WHERE workflow_id = $1 AND step = $2 AND attempt = $3
 
-
 -- name: definition_attempt_stats
 -- The ended attempts of one definition version's newest workflows started since $2 (at
 -- most $4 of them), counted by node, state, label and duration bucket ($3: the buckets'
