@@ -31,7 +31,8 @@ def _check(document: dict[str, Any], method: str, path: str, status: int, body: 
 
 
 async def _operator_actions(call: Any, admin: Any, workflow: int) -> None:
-    """Retry now and the bulk actions (dry and not)."""
+    """Retry now, the bulk actions (dry and not), and a version's stats."""
+    await call(admin, "GET", "/v1/definitions/payment/1/stats")
     await call(admin, "POST", f"/v1/workflows/{workflow}/retry", json={"reason": "now"})
     await call(admin, "POST", "/v1/workflows/bulk/retry",
                json={"filter": {"status": "incident"}, "dry_run": True})
