@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from relentless import __version__
 from relentless.core.definition import Definition
 from relentless.core.reader import load_definition
 from relentless.core.render import render
@@ -25,6 +26,7 @@ from relentless.logs import LEVELS
 from relentless.logs import configure as configure_logs
 from relentless.operator_cli import DEFAULT_URL
 from relentless.operator_cli import register as register_operator_commands
+from relentless.problem_report import problem_report
 from relentless.simulation.commands import register as register_simulation_commands
 
 
@@ -45,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="relentless", description="Durable workflows that complete under strict SLAs.")
+    parser.add_argument("--version", action="version", version=f"relentless {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND", dest="command")
 
     validate = commands.add_parser(
@@ -54,8 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     validate.set_defaults(run=_validate)
 
     render_command = commands.add_parser("render", help="print a definition's graph")
-    render_command.add_argument("file", metavar="FILE")
-    render_command.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    render_command.add_argument("file", metavar="FILE", help="a YAML or JSON definition "
+                                "(a published one: relentless definitions render NAME)")
+    render_command.add_argument("--format", choices=("dot", "mermaid"), default="dot",
+                                help="Graphviz DOT or Mermaid (default: dot)")
     render_command.set_defaults(run=_render)
 
     serve = commands.add_parser("serve", help="run the server (embedded PostgreSQL by default)")
@@ -99,7 +104,7 @@ def _add_worker_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
     worker.add_argument("--grace-seconds", type=float,
                         help="on stop, how long running jobs may take before release")
     worker.add_argument("--log-level", default="info",
-                        choices=("debug", "info", "warning", "error"))
+                        choices=("debug", "info", "warning", "error"), help="the least to log")
     worker.set_defaults(run=_worker)
 
 
@@ -137,7 +142,7 @@ def _validate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except DefinitionInvalid as exc:
             results[path] = {"valid": False, "problems": [_problem_data(p) for p in exc.problems]}
             if not arguments.json:
-                err.write(_problem_report(path, exc.problems))
+                err.write(problem_report(path, exc.problems))
             worst = max(worst, ExitCode.REFUSED)
         else:
             results[path] = {"valid": True, **_summary(definition)}
@@ -155,7 +160,7 @@ def _render(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"{arguments.file}: cannot read: {_unreadable(exc)}\n")
         return ExitCode.USAGE
     except DefinitionInvalid as exc:
-        err.write(_problem_report(arguments.file, exc.problems))
+        err.write(problem_report(arguments.file, exc.problems))
         return ExitCode.REFUSED
     out.write(render(definition, arguments.format))
     return ExitCode.OK
@@ -226,16 +231,6 @@ def _demo(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     end = run_demo(options, out, err)
     return {DemoEnd.FINISHED: ExitCode.OK, DemoEnd.UNFINISHED: ExitCode.UNFINISHED,
             DemoEnd.INTERRUPTED: ExitCode.INTERRUPTED}[end]
-
-
-def _problem_report(path: str, problems: Sequence[Problem]) -> str:
-    noun = "problem" if len(problems) == 1 else "problems"
-    lines = [f"{path}: {len(problems)} {noun}"]
-    for problem in problems:
-        place = f"{path}:{problem.line}" if problem.line is not None else path
-        lines.append(f"  {place}: {problem.location}: {problem.message} [{problem.code}]")
-        lines.append(f"      fix: {problem.hint}")
-    return "\n".join(lines) + "\n"
 
 
 def _problem_data(problem: Problem) -> dict[str, object]:

@@ -25,6 +25,8 @@ def test_the_demo_runs_workflows_to_their_leaves_and_stops_everything() -> None:
     assert "30 of 30 workflows ended" in out
     assert re.search(r"^ *done +\d+", out, re.MULTILINE), out
     assert re.search(r"server +http://127\.0\.0\.1:\d+", out), out
+    assert re.search(r"console +http://127\.0\.0\.1:\d+/ui +\(sign in with the admin token",
+                     out), out
     where = re.search(r"PostgreSQL in (\S+), removed afterwards", out)
     assert where is not None, out
     assert not Path(where.group(1)).exists()
