@@ -48,7 +48,8 @@ class Config:
     metrics_enabled: bool = True
     """Count and serve metrics; off, the engine tells nobody and /metrics is absent."""
     metrics_public: bool = False
-    """Serve /metrics without a token (inside a trusted network), else admin tokens only."""
+    """Serve /metrics without a token (inside a trusted network), else only to tokens with
+    the metrics scope (admin tokens have it)."""
     metrics_cache_seconds: float = 5.0
     """How long the gauges read from PostgreSQL are reused between scrapes."""
     sla_at_risk_share: float = 0.8

@@ -54,9 +54,12 @@ def retry_of(loaded: LoadedDefinition, node: str, job: JobKey, now: datetime) ->
 def retries_payload(retries: Iterable[RetryJob], now: datetime) -> str:
     """The NOTIFY of scheduled retries: each operation with the delay until it is ready,
     so that waiters wake when the backoff ends, not a poll later."""
-    return ready_payload((), [
-        (retry.operation, max(int((retry.ready_at - now).total_seconds() * 1000), 0))
-        for retry in retries if not retry.manual])
+    soonest: dict[str, int] = {}
+    for retry in retries:
+        if not retry.manual:
+            delay = max(int((retry.ready_at - now).total_seconds() * 1000), 0)
+            soonest[retry.operation] = min(delay, soonest.get(retry.operation, delay))
+    return ready_payload((), soonest.items())
 
 
 def has_attempts_left(loaded: LoadedDefinition, node: str, attempt: int) -> bool:

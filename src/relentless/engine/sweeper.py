@@ -25,6 +25,7 @@ from relentless.engine.observations import IncidentRaised, Observations
 from relentless.engine.transitions import Transitions
 from relentless.engine.values import Swept
 from relentless.store import statements as sql
+from relentless.store.database import TRANSIENT_ERRORS
 from relentless.store.job_ids import JobKey
 from relentless.store.rows import ClosingJob, ClosingStep, IncidentRow, RetryJob
 from relentless.store.statements import Connection
@@ -73,12 +74,16 @@ class Sweeper:
             return []
         try:
             return await self._write(connection, now, handled, seen)
+        except TRANSIENT_ERRORS:
+            raise  # a deadlock or a lost connection: the whole tick is tried again
         except asyncpg.PostgresError as exc:
             log.warning("sweeper pass refused (%s); writing its workflows one by one", exc)
         events: list[Swept] = []
         for loaded, row in handled:
             try:
                 events += await self._write(connection, now, [(loaded, row)], seen)
+            except TRANSIENT_ERRORS:
+                raise
             except asyncpg.PostgresError as exc:
                 log.error("sweeper cannot write workflow %s (%s): raising an incident",
                           row["id"], exc)
@@ -103,6 +108,10 @@ class Sweeper:
     @staticmethod
     async def _unwritable(connection: Connection, now: datetime, row: asyncpg.Record,
                           error: Exception) -> None:
+        """An incident saying why; its open attempt is closed, so no worker runs a step
+        that waits for a person."""
+        await sql.CLOSE_STEPS.execute(connection, [ClosingStep(row["id"], row["step"])],
+                                      now=now)
         await sql.RAISE_INCIDENTS.execute(connection, [IncidentRow(
             row["id"], row["step"], row["attempt"], GiveUpCause.UNWRITABLE,
             f"{type(error).__name__}: {error}")], now=now)
@@ -153,7 +162,7 @@ class _Pass:
 
     def _decide(self, closed_steps: set[tuple[int, int]], expired: set[JobKey]) -> None:
         for loaded, row in self._deadlines:
-            if (row["id"], row["step"]) in closed_steps:
+            if (row["id"], row["step"]) in closed_steps or row["attempt"] is None:
                 self._give_up(loaded, row, row["attempt"], GiveUpCause.DEADLINE_PASSED)
         for loaded, row, job in self._expiring:
             if job not in expired:

@@ -131,11 +131,11 @@ class Workflows:
                 manual=step.manual, timeout_ms=step.timeout_ms,
                 sla_deadline=_sla_deadline(now, loaded)))
         rows = await sql.START_WORKFLOWS.fetch(connection, new, now=now)
-        if rows:
-            created = {row["id"] for row in rows}
-            await sql.NOTIFY_READY.execute(connection, payload=ready_payload(
-                workflow.operation for workflow in new
-                if workflow.id in created and not workflow.manual))
+        created = {row["id"] for row in rows}
+        leasable = [workflow.operation for workflow in new
+                    if workflow.id in created and not workflow.manual]
+        if leasable:  # a start of manual steps only wakes nobody (empty wakes everyone)
+            await sql.NOTIFY_READY.execute(connection, payload=ready_payload(leasable))
         return {row["id"] for row in rows}
 
     async def cancel(self, workflow_id: int, by: str | None = None, reason: str = "", *,

@@ -8,6 +8,7 @@ Label sets stay bounded: definitions, operations, labels, causes, routes, never 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter as Tally
@@ -42,15 +43,16 @@ class NodeMetrics:
             "and kind (completed, manual, timeout, failed, moved)",
             ["definition", "operation", "label", "kind"], registry=registry)
         self.attempts_ended = Counter(
-            "relentless_attempts_ended", "Attempts ended otherwise than by a completion: "
-            "expired, failed or released", ["how"], registry=registry)
+            "relentless_attempts_ended", "Attempts that did not end in a completion: expired "
+            "or failed (they use up attempts), or released (given back unused, ready again)",
+            ["how"], registry=registry)
         self.give_ups = Counter("relentless_give_ups", "Steps given up along a route, by label",
                                 ["label"], registry=registry)
         self.incidents_raised = Counter(
             "relentless_incidents_raised", "Workflows that became incidents, by cause",
             ["definition", "cause"], registry=registry)
         self.incidents_resolved = Counter(
-            "relentless_incidents_resolved", "Incidents a person moved or cancelled",
+            "relentless_incidents_resolved", "Incidents a person resolved (move, cancel, retry)",
             registry=registry)
         self.started = Counter("relentless_workflows_started", "Workflows started",
                                ["definition"], registry=registry)
@@ -159,13 +161,22 @@ class ClusterGauges(Collector):
         self._cache_seconds = cache_seconds
         self._values: dict[str, list[tuple[tuple[str, ...], float]]] = {}
         self._read_at = -float("inf")
+        self._reading = asyncio.Lock()
 
     async def refresh(self) -> None:
-        """Read the state again if the cache is older than ``cache_seconds``."""
-        if time.monotonic() - self._read_at < self._cache_seconds:
-            return
-        self._values = await self._read()
-        self._read_at = time.monotonic()
+        """Read the state again if the cache is older than ``cache_seconds`` (one reader
+        at a time); if PostgreSQL does not answer, the last values stay, and the node's
+        own counters are still served."""
+        async with self._reading:
+            if time.monotonic() - self._read_at < self._cache_seconds:
+                return
+            try:
+                self._values = await self._read()
+            except Exception as exc:  # whatever the store's failure, a scrape must answer
+                log.warning("metrics: cannot read the cluster's gauges (%s); serving the "
+                            "last ones", exc)
+                return
+            self._read_at = time.monotonic()
 
     def collect(self) -> Iterable[Metric]:
         for name, (documentation, labels) in GAUGES.items():

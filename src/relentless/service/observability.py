@@ -3,6 +3,7 @@ every request by route and status."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 
@@ -16,6 +17,8 @@ from relentless.store.store import Store
 from relentless.vocabulary import WorkflowStatus
 
 CLUSTER = web.AppKey("cluster_gauges", ClusterGauges)
+CLIENT_GONE = 499
+"""The status counted for a request whose client went away before the answer (nginx's)."""
 
 GaugeValues = dict[str, list[tuple[tuple[str, ...], float]]]
 
@@ -31,6 +34,9 @@ async def request_metrics(request: web.Request, handler: Handler) -> web.StreamR
         return response
     except web.HTTPException as exc:
         status = exc.status
+        raise
+    except asyncio.CancelledError:
+        status = CLIENT_GONE  # the client left (a worker stopped mid long-poll): not a 5xx
         raise
     finally:
         metrics = request.app[METRICS]

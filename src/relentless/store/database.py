@@ -21,6 +21,10 @@ _UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError,
                 asyncpg.exceptions.OperatorInterventionError,
                 asyncpg.exceptions.TransactionRollbackError)
 
+TRANSIENT_ERRORS = (*_UNAVAILABLE, asyncpg.exceptions.QueryCanceledError,
+                    asyncpg.exceptions.LockNotAvailableError)
+"""Failures that say nothing about the data: trying the same writes again may work."""
+
 
 async def _keep_session(connection: Connection) -> None:
     """Skip asyncpg's reset query on release (a round trip per transaction).

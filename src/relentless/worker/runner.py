@@ -294,11 +294,19 @@ class Run:
             self._stats.failed += sum(1 for item in answer.results
                                       if item.verdict is Verdict.ACCEPTED)
         except RequestRefused as exc:
-            log.error("%d failures refused (%s); their jobs are offered again when their "
-                      "leases expire", len(failures), exc)
-        finally:
+            if len(failures) > 1:  # refused whole (a smaller batch limit, say): split
+                middle = len(failures) // 2
+                await self._fail(failures[:middle])
+                await self._fail(failures[middle:])
+                return
+            log.error("job %s: failure refused (%s); its job is offered again when its "
+                      "lease expires", failures[0].job_id, exc)
+        except BaseException:
             for failure in failures:
                 self._forget(failure.job_id)
+            raise
+        for failure in failures:
+            self._forget(failure.job_id)
 
     def _count_completion(self, item: protocol.CompletionResult) -> None:
         if item.verdict is Verdict.ACCEPTED:
@@ -334,9 +342,11 @@ class Run:
         while True:
             await asyncio.sleep(WATCH_SECONDS)
             now = _now()
-            for held in [h for h in self._held.values()
-                         if not h.lost and not h.finishing and h.expires_at <= now]:
-                self._lose(held)
+            for held in [h for h in self._held.values() if not h.lost and h.expires_at <= now]:
+                if held.finishing:  # its answer is queued: nothing left to keep alive
+                    held.renew_at = float("inf")
+                else:
+                    self._lose(held)
             due = [held for held in self._held.values()
                    if not held.lost and held.renew_at <= now]
             for start in range(0, len(due), MAX_BATCH):
@@ -369,7 +379,9 @@ class Run:
                     held.renew_at = now + granted * settings.heartbeat_fraction
                 else:  # at the attempt's timeout: nothing left to extend
                     held.renew_at = held.expires_at
-            elif not held.finishing:
+            elif held.finishing:
+                held.renew_at = float("inf")  # lost, but its answer is on its way
+            else:
                 self._lose(held)
 
     def _granted_seconds(self, lease_expires_at: datetime, server_now: datetime | None) -> float:

@@ -44,6 +44,14 @@ class RequestRefused(GatewayError):
         self.code = code
 
 
+class AnswerNotUnderstood(GatewayError):
+    """The server's answer does not decode (a newer server, say); upgrade the SDK."""
+
+    def __init__(self, path: str, status: int, kind: str, problem: str) -> None:
+        super().__init__(f"POST {path} answered {status} with a body that is not a {kind} "
+                         f"({problem}); is the server newer than this worker?")
+
+
 class Unavailable(GatewayError):
     """The server did not answer before the worker stopped trying."""
 
@@ -139,8 +147,8 @@ class Gateway:
         try:
             return msgspec.json.decode(payload, type=answer)
         except msgspec.ValidationError as exc:
-            raise _Retryable(f"HTTP {status} with an answer that is not a "
-                             f"{answer.__name__}: {exc}") from None
+            # Sending it again gets the same answer: a server newer than this SDK.
+            raise AnswerNotUnderstood(path, status, answer.__name__, str(exc)) from None
         except msgspec.DecodeError:
             raise _Retryable(f"HTTP {status} with a body that is not JSON") from None
 

@@ -212,8 +212,11 @@ WITH moves AS (
     FROM moves WHERE NOT is_leaf
     RETURNING operation, manual
 )
-SELECT pg_notify('relentless_ready', string_agg(DISTINCT operation, ','))
-FROM next_jobs WHERE NOT manual HAVING count(*) > 0
+-- (a payload too long for PostgreSQL is sent empty: everyone wakes, see ready_payload)
+SELECT pg_notify('relentless_ready', CASE WHEN octet_length(payload) > 7900 THEN ''
+                                          ELSE payload END)
+FROM (SELECT string_agg(DISTINCT operation, ',') AS payload
+      FROM next_jobs WHERE NOT manual HAVING count(*) > 0) AS ready
 
 -- name: lock_sweepable
 -- Running workflows whose step deadline passed or whose leased job's lease ran
