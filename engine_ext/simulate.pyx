@@ -25,6 +25,14 @@ from kernel_types cimport follow
 
 cnp.import_array()
 
+cdef extern from *:
+    """
+    #define RELENTLESS_LIKELY(x) __builtin_expect(!!(x), 1)
+    #define RELENTLESS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+    """
+    bint likely "RELENTLESS_LIKELY" (bint) noexcept nogil
+    bint unlikely "RELENTLESS_UNLIKELY" (bint) noexcept nogil
+
 cdef int64_t NEVER = 4611686018427387904  # 2**62, relentless.simulation.rules.NEVER_MS
 cdef uint64_t GOLDEN = 0x9E3779B97F4A7C15ULL
 
@@ -70,10 +78,10 @@ cdef struct Step:
     int64_t deadline
     double fail_below
     double lost_below
+    const uint32_t* label_cells
+    const uint32_t* duration_cells
     int32_t attempts
-    int32_t label_cells       # offset of the node's label cells
     int32_t label_last        # index of the node's last label segment
-    int32_t duration_cells
     int32_t duration_last
     uint8_t label_shift       # a 32-bit draw >> label_shift is its label cell
     uint8_t duration_shift    # a 64-bit draw >> duration_shift is its duration cell
@@ -227,13 +235,13 @@ cdef int _pack(const Model* m, Packed* p, Py_ssize_t nodes, Py_ssize_t backoffs,
         p.retries[n].backoff_last = m.backoff_offset[n] + m.backoff_count[n] - 1
         step.label_last = m.label_offset[n] + m.label_count[n] - 1
         step.duration_last = m.duration_offset[n] + m.duration_count[n] - 1
-        step.label_cells = cell_count
+        step.label_cells = p.cells + cell_count
         step.label_shift = 32 - _cell_bits(m.label_count[n])
         if m.label_count[n] > 0:
             _fill_cells(p.cells + cell_count, m.label_start, m.label_id, m.label_offset[n],
                         m.label_count[n], _cell_bits(m.label_count[n]))
         cell_count += 1 << _cell_bits(m.label_count[n])
-        step.duration_cells = cell_count
+        step.duration_cells = p.cells + cell_count
         step.duration_shift = 64 - _cell_bits(m.duration_count[n])
         if m.duration_count[n] > 0:
             _fill_cells(p.cells + cell_count, m.duration_start, NULL, m.duration_offset[n],
@@ -279,7 +287,6 @@ cdef int64_t run_chunk(const Packed* p, Outputs* out, int64_t runs, int64_t firs
     cdef const uint8_t* leaf = p.leaf
     cdef int32_t width = p.width
     cdef const Step* steps_table = p.steps
-    cdef const uint32_t* cells = p.cells
     cdef const DurationSegment* durations = p.durations
     cdef const LabelSegment* labels = p.labels
     cdef const int64_t* backoff = p.backoff
@@ -303,7 +310,9 @@ cdef int64_t run_chunk(const Packed* p, Outputs* out, int64_t runs, int64_t firs
             started = now
             ready = now
             attempt = 1
-            cut = NEVER if step.deadline == NEVER else started + step.deadline
+            # No deadline is NEVER (2**62): the sum stays past any time a run reaches, and
+            # below 2**63 (build_tables bounds the clock), so no test is needed.
+            cut = started + step.deadline
             while True:
                 # xoshiro256**, twice: the outcome and label word, then the duration word.
                 first = rotl(s1 * 5, 7) * 9
@@ -323,25 +332,24 @@ cdef int64_t run_chunk(const Packed* p, Outputs* out, int64_t runs, int64_t firs
                 s2 ^= t
                 s3 = rotl(s3, 45)
                 u = <double><int64_t>(second >> 11) * 1.1102230246251565e-16
-                cell = cells[step.duration_cells + <int64_t>(second >> step.duration_shift)]
+                cell = step.duration_cells[second >> step.duration_shift]
                 j = cell >> 1
-                if cell & 1:
+                if unlikely(cell & 1):
                     last = step.duration_last
                     while j < last and durations[j + 1].start <= u:
                         j += 1
                 segment = &durations[j]
                 duration = <int64_t>(segment.value + segment.slope * (u - segment.start))
                 u = <double><int64_t>(first >> 32) * 2.3283064365386963e-10
-                failed = u < step.fail_below
-                expired = (not failed and u < step.lost_below) or duration >= step.timeout
-                end = ready + (step.timeout if expired else duration)
-                if end >= cut:
-                    label = 0
-                    now = cut
-                    break
-                if not expired and not failed:
-                    cell = cells[step.label_cells + <int64_t>((first & 0xFFFFFFFFULL) >> step.label_shift)]
-                    if cell & 1:
+                if likely(u >= step.lost_below and duration < step.timeout):
+                    # Completed (the common case, kept straight): a label, unless too late.
+                    end = ready + duration
+                    if unlikely(end >= cut):
+                        label = 0
+                        now = cut
+                        break
+                    cell = step.label_cells[(first & 0xFFFFFFFFULL) >> step.label_shift]
+                    if unlikely(cell & 1):
                         u = <double><int64_t>(first & 0xFFFFFFFFULL) * 2.3283064365386963e-10
                         j = cell >> 1
                         last = step.label_last
@@ -351,6 +359,13 @@ cdef int64_t run_chunk(const Packed* p, Outputs* out, int64_t runs, int64_t firs
                     else:
                         label = cell >> 1
                     now = end
+                    break
+                failed = u < step.fail_below
+                expired = (not failed and u < step.lost_below) or duration >= step.timeout
+                end = ready + (step.timeout if expired else duration)
+                if end >= cut:
+                    label = 0
+                    now = cut
                     break
                 retry = &p.retries[node]
                 if attempt >= step.attempts or (failed and not expired
@@ -374,10 +389,10 @@ cdef int64_t run_chunk(const Packed* p, Outputs* out, int64_t runs, int64_t firs
             totals[node].visits += 1
             totals[node].attempts += attempt
             status = follow(next_table, leaf, width, node, label, &target)
-            if status == LABEL_NOT_OFFERED:
+            if unlikely(status == LABEL_NOT_OFFERED):
                 break
             node = target
-            if status != ADVANCED or steps >= max_steps:
+            if unlikely(status != ADVANCED or steps >= max_steps):
                 break
         end_node[run] = node
         end_status[run] = status
