@@ -80,9 +80,8 @@ cdef struct Step:
     double lost_below
     const uint32_t* label_cells
     const uint32_t* duration_cells
+    const int32_t* next_row   # the node's row of the engine's transition table
     int32_t attempts
-    int32_t label_last        # index of the node's last label segment
-    int32_t duration_last
     uint8_t label_shift       # a 32-bit draw >> label_shift is its label cell
     uint8_t duration_shift    # a 64-bit draw >> duration_shift is its duration cell
 
@@ -93,7 +92,8 @@ cdef struct Retry:
     double jitter
     int32_t backoff_first     # index of delay(1) in the backoff table
     int32_t backoff_last      # index of the last delay tabulated for the node
-    int64_t unused
+    int32_t label_last        # index of the node's last label segment (for a scan)
+    int32_t duration_last
 
 
 cdef struct DurationSegment:
@@ -233,8 +233,9 @@ cdef int _pack(const Model* m, Packed* p, Py_ssize_t nodes, Py_ssize_t backoffs,
         p.retries[n].jitter = m.jitter[n]
         p.retries[n].backoff_first = m.backoff_offset[n]
         p.retries[n].backoff_last = m.backoff_offset[n] + m.backoff_count[n] - 1
-        step.label_last = m.label_offset[n] + m.label_count[n] - 1
-        step.duration_last = m.duration_offset[n] + m.duration_count[n] - 1
+        step.next_row = m.next + n * m.width
+        p.retries[n].label_last = m.label_offset[n] + m.label_count[n] - 1
+        p.retries[n].duration_last = m.duration_offset[n] + m.duration_count[n] - 1
         step.label_cells = p.cells + cell_count
         step.label_shift = 32 - _cell_bits(m.label_count[n])
         if m.label_count[n] > 0:
@@ -283,7 +284,6 @@ cdef int64_t run_chunk(const Packed* p, Outputs* out, int64_t runs, int64_t firs
     cdef const Step* step
     cdef const Retry* retry
     cdef const DurationSegment* segment
-    cdef const int32_t* next_table = p.next
     cdef const uint8_t* leaf = p.leaf
     cdef int32_t width = p.width
     cdef const Step* steps_table = p.steps
@@ -335,7 +335,7 @@ cdef int64_t run_chunk(const Packed* p, Outputs* out, int64_t runs, int64_t firs
                 cell = step.duration_cells[second >> step.duration_shift]
                 j = cell >> 1
                 if unlikely(cell & 1):
-                    last = step.duration_last
+                    last = p.retries[node].duration_last
                     while j < last and durations[j + 1].start <= u:
                         j += 1
                 segment = &durations[j]
@@ -352,7 +352,7 @@ cdef int64_t run_chunk(const Packed* p, Outputs* out, int64_t runs, int64_t firs
                     if unlikely(cell & 1):
                         u = <double><int64_t>(first & 0xFFFFFFFFULL) * 2.3283064365386963e-10
                         j = cell >> 1
-                        last = step.label_last
+                        last = p.retries[node].label_last
                         while j < last and labels[j + 1].start <= u:
                             j += 1
                         label = labels[j].label
@@ -388,7 +388,8 @@ cdef int64_t run_chunk(const Packed* p, Outputs* out, int64_t runs, int64_t firs
             totals[node].time += now - started
             totals[node].visits += 1
             totals[node].attempts += attempt
-            status = follow(next_table, leaf, width, node, label, &target)
+            # The kernel's rule on the node's own row (node 0 of a one-row table).
+            status = follow(step.next_row, leaf, width, 0, label, &target)
             if unlikely(status == LABEL_NOT_OFFERED):
                 break
             node = target
