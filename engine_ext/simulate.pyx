@@ -14,6 +14,7 @@ is the NumPy twin, and both must return identical arrays.
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free
+from libc.math cimport ceil
 from libc.string cimport memset
 from libc.stdint cimport uint32_t
 
@@ -76,8 +77,7 @@ cdef struct Step:
     # One node's settings as the attempt loop reads them: one 64-byte line per node.
     int64_t timeout
     int64_t deadline
-    double fail_below
-    double lost_below
+    uint64_t completes_from   # an outcome word's top 32 bits from here on complete
     const uint32_t* label_cells
     const uint32_t* duration_cells
     const int32_t* next_row   # the node's row of the engine's transition table
@@ -94,6 +94,8 @@ cdef struct Retry:
     int32_t backoff_last      # index of the last delay tabulated for the node
     int32_t label_last        # index of the node's last label segment (for a scan)
     int32_t duration_last
+    double fail_below
+    double lost_below
 
 
 cdef struct DurationSegment:
@@ -226,8 +228,11 @@ cdef int _pack(const Model* m, Packed* p, Py_ssize_t nodes, Py_ssize_t backoffs,
         step = &p.steps[n]
         step.timeout = m.timeout[n]
         step.deadline = m.deadline[n]
-        step.fail_below = m.fail_below[n]
-        step.lost_below = m.lost_below[n]
+        # u = k * 2**-32 (k the top 32 bits) is >= lost_below exactly when k >= this:
+        # scaling by a power of two is exact, so the test is the same, in integers.
+        step.completes_from = <uint64_t>ceil(m.lost_below[n] * 4294967296.0)
+        p.retries[n].fail_below = m.fail_below[n]
+        p.retries[n].lost_below = m.lost_below[n]
         step.attempts = m.attempts[n]
         p.retries[n].permanent_below = m.permanent_below[n]
         p.retries[n].jitter = m.jitter[n]
@@ -340,8 +345,7 @@ cdef int64_t run_chunk(const Packed* p, Outputs* out, int64_t runs, int64_t firs
                         j += 1
                 segment = &durations[j]
                 duration = <int64_t>(segment.value + segment.slope * (u - segment.start))
-                u = <double><int64_t>(first >> 32) * 2.3283064365386963e-10
-                if likely(u >= step.lost_below and duration < step.timeout):
+                if likely((first >> 32) >= step.completes_from and duration < step.timeout):
                     # Completed (the common case, kept straight): a label, unless too late.
                     end = ready + duration
                     if unlikely(end >= cut):
@@ -360,14 +364,15 @@ cdef int64_t run_chunk(const Packed* p, Outputs* out, int64_t runs, int64_t firs
                         label = cell >> 1
                     now = end
                     break
-                failed = u < step.fail_below
-                expired = (not failed and u < step.lost_below) or duration >= step.timeout
+                retry = &p.retries[node]
+                u = <double><int64_t>(first >> 32) * 2.3283064365386963e-10
+                failed = u < retry.fail_below
+                expired = (not failed and u < retry.lost_below) or duration >= step.timeout
                 end = ready + (step.timeout if expired else duration)
                 if end >= cut:
                     label = 0
                     now = cut
                     break
-                retry = &p.retries[node]
                 if attempt >= step.attempts or (failed and not expired
                                                 and u < retry.permanent_below):
                     label = 0 if expired else p.failed_label
