@@ -84,6 +84,7 @@ cdef struct Step:
     int32_t attempts
     uint8_t label_shift       # a 32-bit draw >> label_shift is its label cell
     uint8_t duration_shift    # a 64-bit draw >> duration_shift is its duration cell
+    int64_t unused            # to 64 bytes: Steps start on lines (the block is aligned)
 
 
 cdef struct Retry:
