@@ -60,6 +60,14 @@ def test_the_answer_does_not_depend_on_the_number_of_threads(
     assert_identical(one, native.simulate(tables, 50_000, 11, MAX_STEPS, threads=7), "7")
 
 
+def test_many_chunks_taken_in_turn_give_the_same_runs(payment: Definition,
+                                                      payment_scenario: Scenario) -> None:
+    tables = build_tables(compile_definition(payment), payment_scenario, MAX_STEPS)
+    runs = native.MIN_RUNS_PER_CHUNK * 5 + 17  # five chunks per thread, an odd tail
+    one = native.simulate(tables, runs, 4, MAX_STEPS, threads=1)
+    assert_identical(one, native.simulate(tables, runs, 4, MAX_STEPS, threads=2), "chunks")
+
+
 def test_a_later_chunk_of_runs_is_the_same_as_the_tail_of_one_big_run(
         payment: Definition, payment_scenario: Scenario) -> None:
     tables = build_tables(compile_definition(payment), payment_scenario, MAX_STEPS)

@@ -1,10 +1,10 @@
 """The Cython simulation loop behind a checked Python call, split across threads.
 
-This is the only module that imports relentless._simulate. Runs are cut into one
-chunk per thread; each chunk runs with the GIL released and its own per-node totals
-(in a block the loop allocates, so the threads share no cache line they write), and
-since every run has its own random stream the answer does not depend on the number
-of threads.
+This is the only module that imports relentless._simulate. Runs are cut into chunks
+that the threads take in turn; each chunk runs with the GIL released and its own
+per-node totals (in a block the loop allocates, so the threads share no cache line
+they write), and since every run has its own random stream the answer does not
+depend on the number of threads or of chunks.
 """
 
 from __future__ import annotations
@@ -35,6 +35,14 @@ _FAILURES = {
 MIN_RUNS_PER_THREAD = 10_000
 """Fewer runs than this are not worth a thread of their own."""
 
+CHUNKS_PER_THREAD = 8
+"""Runs are cut into this many chunks per thread, which the threads take in turn: a
+thread on a core that another process is using then does fewer of them, instead of
+holding the others up at the end."""
+
+MIN_RUNS_PER_CHUNK = 100_000
+"""Smaller chunks are not cut further (each call checks and packs the tables once)."""
+
 CHUNK_ALIGNMENT = 64
 """Chunks start at a multiple of this many runs, so that two threads writing the ends of
 their slices of the per-run outputs never share a cache line (64 int8 entries)."""
@@ -50,7 +58,9 @@ def simulate(tables: SimulationTables, runs: int, seed: int, max_steps: int,
              threads: int | None = None) -> RunArrays:
     """``runs`` runs seeded ``seed`` on up to ``threads`` threads (default: every core)."""
     wanted = threads if threads is not None else default_threads()
-    chunks = max(1, min(wanted, runs // MIN_RUNS_PER_THREAD if threads is None else runs))
+    workers = max(1, min(wanted, runs // MIN_RUNS_PER_THREAD if threads is None else runs))
+    chunks = workers if workers == 1 else max(workers, min(
+        workers * CHUNKS_PER_THREAD, runs // MIN_RUNS_PER_CHUNK))
     out = empty_runs(runs, tables.node_count)
     bounds = np.linspace(0, runs, chunks + 1).astype(np.int64)
     bounds[1:-1] -= bounds[1:-1] % CHUNK_ALIGNMENT
@@ -67,7 +77,7 @@ def simulate(tables: SimulationTables, runs: int, seed: int, max_steps: int,
     if chunks == 1:
         results = [chunk(0)]
     else:
-        with ThreadPoolExecutor(max_workers=chunks) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(chunk, range(chunks)))
     for result in results:
         if result < 0:
