@@ -8,6 +8,9 @@ job) must be the same. Time is a shared, hand-moved clock.
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,7 +31,7 @@ from relentless.core.reader import parse_definition
 from relentless.engine.clock import ManualClock
 from relentless.engine.engine import Engine
 from relentless.engine.transitions import Transitions
-from relentless.engine.values import Completion, StartRequest
+from relentless.engine.values import Completion, Failure, StartRequest
 from relentless.errors import StoreUnavailable
 from relentless.store.database import Connection
 from spec import model
@@ -41,7 +44,7 @@ defaults: {timeout: 3s, attempts: 2, backoff: 1s}
 nodes:
   work:
     operation: do_work
-    on: {ok: check, again: work, timeout: review}
+    on: {ok: check, again: work, timeout: review, failed: review}
   check:
     operation: check_it
     deadline: 4s
@@ -54,13 +57,33 @@ nodes:
   done: {}
   dropped: {}
 """
+"""`work` routes both give-ups to a person's review; `check` routes neither, so a
+failure there (or its deadline, or its last lease) is an incident."""
+
+OTHER = """
+name: other
+start: step
+defaults: {timeout: 2s, attempts: 3, backoff: 1s}
+nodes:
+  step:
+    operation: do_work
+    on: {ok: done, failed: done}
+  done: {}
+"""
+"""A second definition: the same keys start workflows of both."""
+
 OPERATIONS = ("do_work", "check_it", "review")
-LABELS = ("ok", "again", "pass", "fail", "retry", "drop", "timeout", "bogus")
+LABELS = ("ok", "again", "pass", "fail", "retry", "drop", "timeout", "failed", "bogus")
 NODES = ("work", "check", "review", "done", "dropped")
 WORKERS = ("w1", "w2")
-TABLES = "relentless_history, relentless_jobs, relentless_workflows, relentless_definitions"
+ERRORS = ("RuntimeError: down", "ValueError: bad card", "")
+TABLES = ("relentless_events, relentless_history, relentless_jobs, relentless_workflows, "
+          "relentless_definitions")
 
 GRAPH = graph_of(parse_definition(DEFINITION), 1)
+GRAPHS = {"lockstep": GRAPH, "other": graph_of(parse_definition(OTHER), 1)}
+FIRED: Counter[str] = Counter()
+"""How often each rule ran, over every example of a test run (see the rule counts test)."""
 
 Run = Callable[[Awaitable[Any]], Any]
 
@@ -71,8 +94,20 @@ def answer(result: Any) -> tuple[str, str | None]:
     return result.verdict.value, reason
 
 
+def fired(rule: Callable[..., None]) -> Callable[..., None]:
+    """Count each run of ``rule`` in FIRED, under its name."""
+    @functools.wraps(rule)
+    def counted(machine: EngineMatchesModel, *args: Any, **kwargs: Any) -> None:
+        FIRED[rule.__name__] += 1
+        machine.steps += 1
+        rule(machine, *args, **kwargs)
+
+    return counted
+
+
 class EngineMatchesModel(RuleBasedStateMachine):
-    """One engine, one model, one clock; set up per example by ``machine_for``."""
+    """Two engines (two nodes) on one database, one model, one clock; set up per
+    example by ``machine_for``."""
 
     run: Run
     dsn: str
@@ -82,9 +117,14 @@ class EngineMatchesModel(RuleBasedStateMachine):
         self.clock = ManualClock()
         self.translate = Translator(self.clock.now())
         self.run(self._reset())
-        self.engine: Engine = self.run(Engine.connect(self.dsn, self.clock, min_size=1,
-                                                      max_size=3))
+        self.engine: Engine = self._connect()
+        self.other_node: Engine = self._connect()
         self.model = model.Model()
+        self.steps = 0
+
+    def _connect(self) -> Engine:
+        engine: Engine = self.run(Engine.connect(self.dsn, self.clock, min_size=1, max_size=3))
+        return engine
 
     async def _reset(self) -> None:
         connection = await asyncpg.connect(self.dsn)
@@ -95,48 +135,68 @@ class EngineMatchesModel(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.run(self.engine.close())
+        self.run(self.other_node.close())
 
     # -- set-up ---------------------------------------------------------------------
 
-    @initialize()
-    def publish(self) -> None:
-        published = self.run(self.engine.definitions.publish(DEFINITION))
-        assert published.version == GRAPH.version
-        assert answer(self.model.publish(GRAPH)) == ("accepted", None)
+    @initialize(contexts=st.lists(st.dictionaries(st.sampled_from("ab"), st.integers(0, 2),
+                                                   max_size=1), min_size=2, max_size=3))
+    def publish_and_start(self, contexts: list[dict[str, int]]) -> None:
+        """Both definitions published, and a few workflows running from the first step."""
+        for text, graph in ((DEFINITION, GRAPH), (OTHER, GRAPHS["other"])):
+            published = self.run(self.engine.definitions.publish(text))
+            assert published.version == graph.version
+            assert answer(self.model.publish(graph)) == ("accepted", None)
+        for number, context in enumerate(contexts):
+            self._start("lockstep" if number % 2 == 0 else "other", None, None, context)
 
     # -- requests -------------------------------------------------------------------
 
-    @rule(key=st.sampled_from([None, "k1", "k2"]),
-          context=st.dictionaries(st.sampled_from("abc"), st.integers(0, 3), max_size=2))
-    def start(self, key: str | None, context: dict[str, int]) -> None:
-        if key is not None:
-            context = {"key": len(key)}  # one input per key: a repeat is the same request
-        [started] = self.run(self.engine.workflows.start([StartRequest("lockstep", key=key,
-                                                                       context=context)]))
-        expected = self.model.start("lockstep", key=key, context=context)
-        note(f"start(key={key}) -> engine {started}, model {expected}")
-        assert (started.verdict.value, started.created, started.version) == (
-            expected.verdict.value, expected.created, expected.version)
-        assert started.workflow_id is not None and expected.workflow is not None
-        self.translate.pair(started.workflow_id, expected.workflow)
+    @rule(definition=st.sampled_from(sorted(GRAPHS)), version=st.sampled_from([None, 1, 7]),
+          key=st.sampled_from([None, "k1", "k2"]),
+          context=st.sampled_from([{}, {"a": 1}, {"a": 2}]))
+    @fired
+    def start(self, definition: str, version: int | None, key: str | None,
+              context: dict[str, int]) -> None:
+        """Keys across both definitions, repeats with another input, unknown versions."""
+        self._start(definition, version, key, context)
+
+    def _start(self, definition: str, version: int | None, key: str | None,
+               context: dict[str, int]) -> None:
+        [started] = self.run(self.engine.workflows.start([StartRequest(
+            definition, version=version, key=key, context=context)]))
+        expected = self.model.start(definition, version=version, key=key, context=context)
+        note(f"start({definition} v{version}, key={key}, {context}) -> engine {started}, "
+             f"model {expected}")
+        event(f"start: {answer(started)} created={started.created}")
+        assert (answer(started), started.created, started.version) == (
+            answer(expected), expected.created, expected.version)
+        if expected.workflow is not None:
+            assert started.workflow_id is not None
+            self.translate.pair(started.workflow_id, expected.workflow)
 
     @rule(worker=st.sampled_from(WORKERS),
           operations=st.sets(st.sampled_from(OPERATIONS), min_size=1),
           max_jobs=st.integers(1, 3), lease_ticks=st.integers(1, 4))
+    @fired
     def lease(self, worker: str, operations: set[str], max_jobs: int, lease_ticks: int) -> None:
         leased = self.run(self.engine.workers.lease(worker, sorted(operations), max_jobs,
                                                     lease_ticks * 1000))
         expected = self.model.lease(worker, operations, max_jobs, lease_ticks)
         note(f"lease({worker}, {sorted(operations)}, {max_jobs}) -> {len(leased)} jobs")
-        assert self.translate.leases(leased) == self.translate.model_leases(self.model, expected)
+        # Which jobs are leased is the guarantee (the oldest due); the engine lists them
+        # in creation order, the model in due order.
+        assert sorted(self.translate.leases(leased)) == sorted(
+            self.translate.model_leases(self.model, expected))
 
     @rule(max_jobs=st.integers(1, 3), lease_ticks=st.integers(1, 4))
+    @fired
     def two_leasers_at_once(self, max_jobs: int, lease_ticks: int) -> None:
         """Two concurrent leases never hand out one job twice, and together take the oldest."""
         async def both() -> list[Any]:
             return list(await asyncio.gather(*(
-                self.engine.workers.lease("w1", list(OPERATIONS), max_jobs, lease_ticks * 1000)
-                for _ in range(2))))
+                node.workers.lease("w1", list(OPERATIONS), max_jobs, lease_ticks * 1000)
+                for node in (self.engine, self.other_node))))
 
         first, second = self.run(both())
         expected = self.model.lease("w1", OPERATIONS, 2 * max_jobs, lease_ticks)
@@ -147,9 +207,10 @@ class EngineMatchesModel(RuleBasedStateMachine):
 
     @precondition(lambda self: self.model.snapshot().jobs)
     @rule(data=st.data())
+    @fired
     def complete(self, data: st.DataObject) -> None:
         """A batch of completions, duplicates and nonsense included, against one at a time."""
-        batch = data.draw(st.lists(self._completion(data), min_size=1, max_size=4))
+        batch = data.draw(st.lists(self._completion(), min_size=1, max_size=4))
         answers = self.run(self.engine.workers.complete([c for c, _ in batch]))
         expected = [self.model.complete(job, c.label, c.output) for c, job in batch]
         note(f"complete({[(c.job_id, c.label) for c, _ in batch]}) -> "
@@ -158,10 +219,62 @@ class EngineMatchesModel(RuleBasedStateMachine):
             event(f"complete: {answer(got)}")
         assert [answer(a) for a in answers] == [answer(a) for a in expected]
 
+    @rule(data=st.data(), worker=st.sampled_from(WORKERS), max_jobs=st.integers(1, 3),
+          lease_ticks=st.integers(1, 4), failing=st.booleans())
+    @fired
+    def lease_and_work(self, data: st.DataObject, worker: str, max_jobs: int,
+                       lease_ticks: int, failing: bool) -> None:
+        """The common case, weighted up: a worker leases every operation, then completes
+        or fails what it got (a failure with a random error, retryable or not)."""
+        self.lease(worker, set(OPERATIONS), max_jobs, lease_ticks)
+        if not self._leased():
+            return
+        if failing:
+            job = data.draw(st.sampled_from(self._leased()))
+            error, retryable = data.draw(st.sampled_from(ERRORS)), data.draw(st.booleans())
+            [got] = self.run(self.engine.workers.fail([Failure(
+                self.translate.engine_job(self.model, job), error, retryable)]))
+            assert answer(got) == answer(self.model.fail(job, error, retryable))
+            return
+        self.complete_leased_work(data)
+
+    @precondition(lambda self: self._leased())
+    @rule(data=st.data())
+    @fired
+    def complete_leased_work(self, data: st.DataObject) -> None:
+        """The common case, weighted up: a worker completes jobs it holds, with offered labels."""
+        jobs = data.draw(st.lists(st.sampled_from(self._leased()), min_size=1, max_size=3,
+                                  unique=True))
+        batch = [data.draw(self._completion_of(job, offered_only=True)) for job in jobs]
+        answers = self.run(self.engine.workers.complete([c for c, _ in batch]))
+        expected = [self.model.complete(job, c.label, c.output) for c, job in batch]
+        note(f"complete leased {[(c.job_id, c.label) for c, _ in batch]} -> "
+             f"{[answer(a) for a in answers]}")
+        assert [answer(a) for a in answers] == [answer(a) for a in expected]
+
+    @precondition(lambda self: self.model.snapshot().jobs)
+    @rule(data=st.data())
+    @fired
+    def fail(self, data: st.DataObject) -> None:
+        """A batch of failures (random errors, retryable or not), duplicates included."""
+        jobs = data.draw(st.lists(st.one_of(st.sampled_from(self._leased() or [1]),
+                                            self._job()), min_size=1, max_size=3))
+        batch = [(job, data.draw(st.sampled_from(ERRORS)), data.draw(st.booleans()))
+                 for job in jobs]
+        got = self.run(self.engine.workers.fail([
+            Failure(self.translate.engine_job(self.model, job), error, retryable)
+            for job, error, retryable in batch]))
+        expected = [self.model.fail(job, error, retryable) for job, error, retryable in batch]
+        note(f"fail({batch}) -> {[answer(a) for a in got]}")
+        for one in got:
+            event(f"fail: {answer(one)}")
+        assert [answer(a) for a in got] == [answer(a) for a in expected]
+
     @precondition(lambda self: self.model.snapshot().jobs)
     @rule(data=st.data(), person=st.sampled_from(["ana", "bo"]))
+    @fired
     def complete_manual(self, data: st.DataObject, person: str) -> None:
-        completion, job = data.draw(self._completion(data))
+        completion, job = data.draw(self._completion())
         got = self.run(self.engine.workers.complete_manual(completion, person))
         expected = self.model.complete_manual(job, completion.label, person, completion.output)
         note(f"complete_manual({completion.job_id}, {completion.label}) -> {answer(got)}")
@@ -169,6 +282,7 @@ class EngineMatchesModel(RuleBasedStateMachine):
 
     @precondition(lambda self: self.model.snapshot().jobs)
     @rule(data=st.data(), worker=st.sampled_from(WORKERS), lease_ticks=st.integers(1, 4))
+    @fired
     def heartbeat(self, data: st.DataObject, worker: str, lease_ticks: int) -> None:
         jobs = data.draw(st.lists(self._job(), min_size=1, max_size=3, unique=True))
         got = self.run(self.engine.workers.heartbeat(
@@ -180,6 +294,7 @@ class EngineMatchesModel(RuleBasedStateMachine):
 
     @precondition(lambda self: self.model.snapshot().jobs)
     @rule(data=st.data(), worker=st.sampled_from(WORKERS))
+    @fired
     def release(self, data: st.DataObject, worker: str) -> None:
         jobs = data.draw(st.lists(self._job(), min_size=1, max_size=3, unique=True))
         got = self.run(self.engine.workers.release(
@@ -188,24 +303,56 @@ class EngineMatchesModel(RuleBasedStateMachine):
         assert [g.released for g in got] == [e.released for e in expected]
 
     @rule(ticks=st.integers(1, 3))
+    @fired
     def time_passes(self, ticks: int) -> None:
+        self._advance(ticks)
+
+    def _advance(self, ticks: int) -> None:
         self.clock.advance(ticks)
         self.model.advance(ticks)
 
-    @rule(ticks=st.integers(1, 4))
-    def time_passes_and_the_sweeper_runs(self, ticks: int) -> None:
-        self.time_passes(ticks)
-        self.sweep()
+    @rule(ticks=st.integers(1, 4), node=st.integers(0, 1))
+    @fired
+    def time_passes_and_a_sweeper_runs(self, ticks: int, node: int) -> None:
+        self._advance(ticks)
+        self._sweep((self.engine, self.other_node)[node])
 
     @rule()
+    @fired
     def sweep(self) -> None:
-        got = self.run(self.engine.sweeper.tick())
+        self._sweep(self.engine)
+
+    @rule()
+    @fired
+    def sweep_on_the_other_node(self) -> None:
+        """The second engine's sweeper, on the same database, after the first one's."""
+        self._sweep(self.other_node)
+
+    def _sweep(self, node: Engine) -> None:
+        got = self.run(node.sweeper.tick())
         expected = self.model.sweep()
         note(f"sweep -> {self.translate.sweeps(got)}")
         assert self.translate.sweeps(got) == self.translate.model_sweeps(self.model, expected)
 
+    @rule(ticks=st.integers(0, 3))
+    @fired
+    def two_sweepers_at_once(self, ticks: int) -> None:
+        """Both nodes sweep concurrently: between them they do exactly one sweep's work."""
+        self._advance(ticks)
+
+        async def both() -> list[Any]:
+            return list(await asyncio.gather(self.engine.sweeper.tick(),
+                                             self.other_node.sweeper.tick()))
+
+        first, second = self.run(both())
+        expected = self.model.sweep()
+        mine = sorted(self.translate.sweeps(first) + self.translate.sweeps(second))
+        note(f"two sweepers -> {mine}")
+        assert mine == sorted(self.translate.model_sweeps(self.model, expected))
+
     @precondition(lambda self: self.model.snapshot().workflows)
     @rule(data=st.data())
+    @fired
     def cancel(self, data: st.DataObject) -> None:
         workflow = data.draw(self._workflow())
         got = self.run(self.engine.workflows.cancel(self.translate.to_engine[workflow]))
@@ -213,6 +360,7 @@ class EngineMatchesModel(RuleBasedStateMachine):
 
     @precondition(lambda self: self.model.snapshot().workflows)
     @rule(data=st.data(), node=st.sampled_from(NODES))
+    @fired
     def move(self, data: st.DataObject, node: str) -> None:
         workflow = data.draw(self._workflow())
         got = self.run(self.engine.workflows.move(self.translate.to_engine[workflow], node,
@@ -223,9 +371,10 @@ class EngineMatchesModel(RuleBasedStateMachine):
 
     @precondition(lambda self: self.model.snapshot().jobs)
     @rule(data=st.data())
+    @fired
     def crash_midway_through_a_completion_batch(self, data: st.DataObject) -> None:
         """The server's connection dies after the batch's writes, before the commit."""
-        batch = data.draw(st.lists(self._completion(data), min_size=1, max_size=3))
+        batch = data.draw(st.lists(self._completion(), min_size=1, max_size=3))
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(Transitions, "write", _write_then_die)
             try:
@@ -237,17 +386,71 @@ class EngineMatchesModel(RuleBasedStateMachine):
         self.model.crash()
         note(f"crash while completing {[c.job_id for c, _ in batch]}")
 
+    @precondition(lambda self: self._leased())
+    @rule(data=st.data(), failing=st.booleans())
+    @fired
+    def answer_lost_after_the_commit(self, data: st.DataObject, failing: bool) -> None:
+        """The server commits, then dies before answering: the client never hears. Its
+        retry, to a new engine (the server restarted), gets the same answers and changes
+        nothing that the first request did not."""
+        jobs = data.draw(st.lists(st.sampled_from(self._leased()), min_size=1, max_size=2,
+                                  unique=True))
+        requests: list[Any] = (
+            [Failure(self.translate.engine_job(self.model, job), "lost") for job in jobs]
+            if failing else [data.draw(self._completion_of(job, offered_only=True))[0]
+                             for job in jobs])
+        actions: list[model.Action[Any]] = [
+            model.Fail(job, "lost") if failing
+            else model.Complete(job, request.label, request.output)
+            for job, request in zip(jobs, requests, strict=True)]
+
+        async def send() -> list[Any]:
+            workers = self.engine.workers
+            return list(await (workers.fail(requests) if failing
+                               else workers.complete(requests)))
+
+        first = self.run(send())  # committed; the answer never reaches the client
+        lost: list[Any] = [self.model.apply(model.Interrupted(action, committed=True))
+                for action in actions]
+        self._rebuild()
+        retried = self.run(send())
+        again = [self.model.apply(action) for action in actions]
+        note(f"lost answers {[answer(a) for a in first]}, retried {[answer(a) for a in retried]}")
+        assert [answer(a) for a in first] == [answer(a.answer) for a in lost]
+        assert [answer(a) for a in retried] == [answer(a) for a in again]
+        assert [answer(a) for a in retried] == [answer(a) for a in first], "not the same answer"
+
+    @precondition(lambda self: self.steps % 8 == 7)  # costly: a fair share, not more
+    @rule()
+    @fired
+    def engine_rebuilt(self) -> None:
+        """The server restarts: a new pool and an empty catalog on the same database."""
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        self.run(self.engine.close())
+        self.engine = self._connect()
+
     # -- comparing everything ---------------------------------------------------------
 
     @invariant()
     def same_state(self) -> None:
+        """Every workflow reads the same on both sides, jobs and the audit trail's attempts
+        (each ended attempt once, with how it ended and its error) included."""
         for model_id, engine_id in self.translate.to_engine.items():
             workflow = self.run(self.engine.workflows.get(engine_id))
             jobs = self.run(self.engine.workflows.jobs(engine_id))
             assert self.translate.workflow(workflow, jobs) == self.translate.model_workflow(
                 self.model, model_id), f"workflow {model_id} differs"
+            timeline = self.run(self.engine.workflows.timeline(engine_id))
+            assert self.translate.trail(timeline) == self.translate.model_trail(
+                self.model, model_id), f"workflow {model_id}'s audit trail differs"
 
     # -- strategies over what exists ----------------------------------------------------
+
+    def _leased(self) -> list[int]:
+        return [job.id for job in self.model.snapshot().jobs
+                if job.state is model.JobState.LEASED]
 
     def _job(self) -> st.SearchStrategy[int]:
         """Mostly open jobs (where the decisions are), sometimes any job at all."""
@@ -262,19 +465,23 @@ class EngineMatchesModel(RuleBasedStateMachine):
     def _workflow(self) -> st.SearchStrategy[int]:
         return st.integers(1, len(self.model.snapshot().workflows))
 
-    def _completion(self, data: st.DataObject) -> st.SearchStrategy[tuple[Completion, int]]:
+    def _completion(self) -> st.SearchStrategy[tuple[Completion, int]]:
         """A job and, mostly, a label its node offers; sometimes any label at all."""
-        def with_label(job: int) -> st.SearchStrategy[tuple[Completion, int]]:
-            found = self.model.job(job)
-            assert found is not None
-            offered = sorted(GRAPH.node(found.node).on)
-            label = st.one_of(st.sampled_from(offered), st.sampled_from(LABELS))
-            output = st.dictionaries(st.sampled_from("xy"), st.integers(0, 2), max_size=1)
-            engine_id = self.translate.engine_job(self.model, job)
-            return st.builds(lambda lab, out: (Completion(engine_id, lab, out or None), job),
-                             label, output)
+        return self._job().flatmap(self._completion_of)
 
-        return self._job().flatmap(with_label)
+    def _completion_of(self, job: int, offered_only: bool = False
+                       ) -> st.SearchStrategy[tuple[Completion, int]]:
+        found = self.model.job(job)
+        assert found is not None
+        workflow = self.model.workflow(found.workflow)
+        assert workflow is not None
+        node = GRAPHS[workflow.definition].node(found.node)
+        offered = st.sampled_from(sorted(node.labels or node.on or ("ok",)))
+        label = offered if offered_only else st.one_of(offered, st.sampled_from(LABELS))
+        output = st.dictionaries(st.sampled_from("xy"), st.integers(0, 2), max_size=1)
+        engine_id = self.translate.engine_job(self.model, job)
+        return st.builds(lambda lab, out: (Completion(engine_id, lab, out or None), job),
+                         label, output)
 
 
 _ORIGINAL_WRITE = Transitions.write
@@ -291,9 +498,22 @@ def machine_for(run: Run, dsn: str) -> type[EngineMatchesModel]:
                                                                  "dsn": dsn})
 
 
-STEPS = 40
+STEPS = 30
+EXAMPLES = {"ci": 300, "nightly": 3_000}
+"""Examples per run: the CI budget, and the deeper nightly profile's."""
+
+MINIMUM_FIRINGS = 20
+"""Every rule runs at least this often in a CI run, or the budget is spent elsewhere."""
 
 
 def test_engine_matches_the_model(run: Run, database_dsn: str) -> None:
-    run_state_machine_as_test(machine_for(run, database_dsn),
-                              settings=settings(stateful_step_count=STEPS))
+    FIRED.clear()
+    profile = os.environ.get("RELENTLESS_HYPOTHESIS_PROFILE", "ci")
+    run_state_machine_as_test(machine_for(run, database_dsn), settings=settings(
+        stateful_step_count=STEPS * (3 if profile == "nightly" else 1),
+        max_examples=EXAMPLES.get(profile, EXAMPLES["ci"])))
+    print(f"lockstep rule counts: {dict(sorted(FIRED.items()))}")
+    rules = {name for name, value in vars(EngineMatchesModel).items()
+             if hasattr(value, "hypothesis_stateful_rule")}
+    starved = {name: FIRED[name] for name in rules if FIRED[name] < MINIMUM_FIRINGS}
+    assert not starved, f"rules that hardly ran: {starved}"

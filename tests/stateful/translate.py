@@ -13,6 +13,7 @@ from typing import Any
 
 from relentless.core.definition import Definition
 from relentless.engine import values as engine
+from relentless.protocol import Timeline
 from relentless.store.job_ids import parse_job_id
 from spec import model
 
@@ -126,3 +127,18 @@ class Translator:
             "jobs": [(j.step, j.attempt, j.node, j.operation, j.manual, j.state.value,
                       j.ready_at, j.holder, j.leased_at, j.expires_at, j.label) for j in jobs],
         }
+
+    # -- the audit trail --------------------------------------------------------------
+
+    @staticmethod
+    def trail(timeline: Timeline | None) -> list[tuple[Any, ...]]:
+        """Every attempt of every step in the timeline: how it stands or ended, its error."""
+        assert timeline is not None and timeline.next_step is None, "one page is enough"
+        return [(step.step, a.attempt, a.state.value, a.error or None)
+                for step in timeline.steps for a in step.attempts]
+
+    @staticmethod
+    def model_trail(the_model: model.Model, workflow_id: int) -> list[tuple[Any, ...]]:
+        jobs = sorted((j for j in the_model.snapshot().jobs if j.workflow == workflow_id),
+                      key=lambda j: (j.step, j.attempt))
+        return [(j.step, j.attempt, j.state.value, j.error or None) for j in jobs]
